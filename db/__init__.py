@@ -1,0 +1,1 @@
+"""The one Django app: models of the whole store and their admin."""

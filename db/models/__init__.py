@@ -1,0 +1,60 @@
+"""Every model of the store, importable as `from db.models import Product`."""
+
+from .base import (
+    E164_VALIDATOR,
+    ZERO,
+    CreatedModel,
+    Currency,
+    Language,
+    PaymentProvider,
+    TimeStampedModel,
+    UUIDModel,
+    money_field,
+)
+from .catalog import Category, Product, ProductImage, ProductVariation, VariationType
+from .inventory import InventoryAlert, InventoryAlertKind, StockReservation
+from .orders import Order, OrderItem, OrderPaymentStatus, OrderStatus, OrderStatusEvent
+from .outbox import OutboxMessage, OutboxStatus
+from .payments import Payment, PaymentEvent, PaymentEventType, PaymentStatus
+from .users import Address, User, UserManager, UserProfile, UserRole
+from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
+
+__all__ = [
+    "E164_VALIDATOR",
+    "ZERO",
+    "Address",
+    "Category",
+    "CreatedModel",
+    "Currency",
+    "InventoryAlert",
+    "InventoryAlertKind",
+    "Language",
+    "Order",
+    "OrderItem",
+    "OrderPaymentStatus",
+    "OrderStatus",
+    "OrderStatusEvent",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Payment",
+    "PaymentEvent",
+    "PaymentEventType",
+    "PaymentProvider",
+    "PaymentStatus",
+    "Product",
+    "ProductImage",
+    "ProductVariation",
+    "StockReservation",
+    "TimeStampedModel",
+    "UUIDModel",
+    "User",
+    "UserManager",
+    "UserProfile",
+    "UserRole",
+    "VariationType",
+    "Vendor",
+    "VendorMember",
+    "VendorRole",
+    "VendorStatus",
+    "money_field",
+]

@@ -1,0 +1,1 @@
+"""Local stand-ins and developer tooling (never deployed)."""

@@ -1,0 +1,1 @@
+"""Zest Store shared kernel: everything an `api/` function imports."""

@@ -1,0 +1,132 @@
+"""Django settings, derived entirely from `lib.conf.config` (the environment)."""
+
+from __future__ import annotations
+
+import dj_database_url
+
+from lib.conf import config
+
+DEBUG = config.debug
+SECRET_KEY = config.secret_key
+ALLOWED_HOSTS = config.allowed_hosts
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "db",
+]
+MIGRATION_MODULES = {"db": "migrations"}
+AUTH_USER_MODEL = "db.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The API functions run a lean pipeline (see lib.runtime); the admin function adds the
+# session, CSRF, auth and message middleware it needs on top of this list.
+MIDDLEWARE = [
+    "lib.middleware.RequestIdMiddleware",
+    "lib.middleware.SecurityHeadersMiddleware",
+    "lib.middleware.JsonErrorMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+ADMIN_MIDDLEWARE = [
+    "lib.middleware.RequestIdMiddleware",
+    "lib.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "lib.urls"
+APPEND_SLASH = False  # Vercel cron does not follow redirects; API paths are exact.
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+
+def database_settings() -> dict:
+    db = dj_database_url.parse(config.database_url, conn_max_age=0)
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        db["OPTIONS"] = {
+            # psycopg 3 pool: small per serverless instance; CONN_MAX_AGE must stay 0.
+            "pool": {
+                "min_size": config.database_pool_min,
+                "max_size": config.database_pool_max,
+                "timeout": config.database_pool_timeout,
+            },
+        }
+        # Behind a transaction-mode pooler (Neon "-pooler" host, Supabase port 6543) a
+        # cursor cannot outlive its transaction. Django already disables prepared
+        # statements for psycopg 3.
+        db["DISABLE_SERVER_SIDE_CURSORS"] = config.database_transaction_pooler
+    else:
+        db.setdefault("OPTIONS", {})["timeout"] = 20
+    return db
+
+
+DATABASES = {"default": database_settings()}
+
+# Vercel Blob when a token is configured, local files (served by `zest dev`) otherwise.
+DEFAULT_STORAGE = (
+    {"BACKEND": "lib.storage.VercelBlobStorage"}
+    if config.blob_token
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(config.media_root), "base_url": config.media_url},
+    }
+)
+STORAGES = {
+    "default": DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+MEDIA_URL = config.media_url
+MEDIA_ROOT = str(config.media_root)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("bn", "Bangla")]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = config.time_zone  # shown in Asia/Dhaka; stored as UTC
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = config.on_vercel
+CSRF_COOKIE_SECURE = config.on_vercel
+CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in config.allowed_hosts if host != "*"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # Vercel caps bodies at 4.5 MB
+
+NINJA_PAGINATION_PER_PAGE = 20
+NINJA_PAGINATION_MAX_LIMIT = 100
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO" if DEBUG else "WARNING"},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

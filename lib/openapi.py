@@ -1,0 +1,79 @@
+"""One OpenAPI document for the whole API, merged from every function's own schema."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from lib.conf import REPO_ROOT
+
+API_DIR = REPO_ROOT / "api"
+DOCS_FUNCTION = "docs"
+_lock = threading.Lock()
+_merged: dict[str, Any] | None = None
+
+
+def function_names(api_dir: Path = API_DIR) -> list[str]:
+    """Every Vercel function of the project: `api/<name>.py`, minus private files."""
+    return sorted(
+        path.stem for path in api_dir.glob("*.py") if not path.name.startswith(("_", "."))
+    )
+
+
+def function_schemas() -> dict[str, dict[str, Any]]:
+    schemas = {}
+    for name in function_names():
+        if name == DOCS_FUNCTION:
+            continue
+        app = importlib.import_module(f"api.{name}").app
+        if getattr(app, "api", None) is not None:
+            schemas[name] = app.api.get_openapi_schema()
+    return schemas
+
+
+def merge_schemas(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Zest Store API",
+            "version": "1",
+            "description": (
+                "E-commerce API for shops selling in Bangladesh. Money is BDT with two "
+                'decimals; errors are `{"error": {"code", "message", "fields"}}` in '
+                "English or Bangla by `Accept-Language`."
+            ),
+        },
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+        "tags": [],
+    }
+    seen_tags: set[str] = set()
+    for name, schema in schemas.items():
+        for path, operations in schema.get("paths", {}).items():
+            if path in merged["paths"]:
+                raise ValueError(f"{path} is served by two functions (second: {name})")
+            merged["paths"][path] = operations
+            for operation in operations.values():
+                for tag in operation.get("tags", []):
+                    if tag not in seen_tags:
+                        seen_tags.add(tag)
+                        merged["tags"].append({"name": tag, "x-function": name})
+        components = schema.get("components", {})
+        for section in ("schemas", "securitySchemes"):
+            for key, value in components.get(section, {}).items():
+                existing = merged["components"][section].setdefault(key, value)
+                if existing != value:
+                    raise ValueError(f"components.{section}.{key} differs between functions")
+    return merged
+
+
+def merged_openapi_schema() -> dict[str, Any]:
+    """Built once per process (the docs function's cold start)."""
+    global _merged
+    if _merged is None:
+        with _lock:
+            if _merged is None:
+                _merged = merge_schemas(function_schemas())
+    return _merged

@@ -1,0 +1,200 @@
+"""Process start-up and the factory that turns a function's routers into its WSGI `app`.
+
+Importing this module configures Django once per process (the cold start), so every
+`api/` file imports it before django-ninja. Everything created here at module level is
+shared by the threads of one Fluid instance and is safe to share.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lib.django_settings")
+
+import django
+from django.conf import settings
+
+from lib.conf import config
+
+django.setup(set_prefix=False)
+
+from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
+from django.urls import URLPattern, URLResolver, path  # noqa: E402
+from ninja import NinjaAPI, Router  # noqa: E402
+from ninja.errors import AuthenticationError, HttpError, ValidationError  # noqa: E402
+
+from lib.errors import ApiError, error_response, validation_fields  # noqa: E402
+
+logger = logging.getLogger("zest.runtime")
+API_PREFIX = "api/v1/"
+UrlPatterns = list[URLPattern | URLResolver]
+
+
+def init_sentry() -> None:
+    """Report errors to Sentry when `SENTRY_DSN` is set; off otherwise."""
+    if not config.sentry_dsn:
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=config.sentry_dsn,
+        environment=config.sentry_environment,
+        traces_sample_rate=config.sentry_traces_sample_rate,
+        send_default_pii=False,
+        integrations=[DjangoIntegration()],
+    )
+
+
+def capture_exception(exc: BaseException) -> None:
+    logger.exception("unhandled error", exc_info=exc)
+    if config.sentry_dsn:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(exc)
+        # Instances freeze after the response; do not lose the event.
+        sentry_sdk.flush(timeout=2)
+
+
+init_sentry()
+
+
+# --- error handlers shared by every function's API -------------------------------------
+
+
+def handle_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(
+        request, exc.status_code, exc.code, message=exc.message, fields=exc.fields
+    )
+
+
+def handle_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(request, 422, "validation_error", fields=validation_fields(exc.errors))
+
+
+def handle_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ValueError):  # ninja wraps the JSON parser's error
+        return error_response(request, 400, "malformed_json")
+    if isinstance(exc, AuthenticationError):
+        return error_response(request, 401, "unauthenticated")
+    return error_response(request, exc.status_code)
+
+
+def handle_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, 404, "not_found")
+
+
+def handle_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, 403, "forbidden")
+
+
+def handle_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    capture_exception(exc)
+    return error_response(request, 500, "internal_error")
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    api.add_exception_handler(Exception, handle_unexpected)
+    api.add_exception_handler(Http404, handle_not_found)
+    api.add_exception_handler(PermissionDenied, handle_permission_denied)
+    api.add_exception_handler(HttpError, handle_http_error)
+    api.add_exception_handler(ValidationError, handle_validation_error)
+    api.add_exception_handler(ApiError, handle_api_error)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 404, "not_found")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(request, 500, "internal_error")
+
+
+# --- the function factory ------------------------------------------------------------
+
+_middleware_lock = threading.Lock()
+
+
+class FunctionApp(WSGIHandler):
+    """A WSGI app serving one Vercel function: its own URLconf and middleware list.
+
+    Several functions can live in one process (the local dev server, the merged docs), so
+    the URLconf is set per request instead of through `ROOT_URLCONF`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        urlpatterns: UrlPatterns,
+        *,
+        api: NinjaAPI | None = None,
+        middleware: Sequence[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.api = api
+        self.urlconf = SimpleNamespace(
+            urlpatterns=urlpatterns, handler404=page_not_found, handler500=server_error
+        )
+        self.middleware = list(middleware if middleware is not None else settings.MIDDLEWARE)
+        super().__init__()
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        with _middleware_lock:  # runs once per app at cold start
+            default = settings.MIDDLEWARE
+            settings.MIDDLEWARE = self.middleware
+            try:
+                super().load_middleware(is_async)
+            finally:
+                settings.MIDDLEWARE = default
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        request.urlconf = self.urlconf
+        return super().get_response(request)
+
+    def __repr__(self) -> str:
+        return f"<FunctionApp {self.name}>"
+
+
+def build_api(
+    name: str, *, title: str, description: str = "", prefix: str = API_PREFIX
+) -> NinjaAPI:
+    # Wherever the API is mounted, its schema is at /api/v1/openapi/<name>.json.
+    schema_path = f"{API_PREFIX}openapi/{name}.json".removeprefix(prefix)
+    api = NinjaAPI(
+        title=title,
+        version="1",
+        description=description,
+        urls_namespace=name,
+        openapi_url=f"/{schema_path}",
+        docs_url=None,
+    )
+    install_error_handlers(api)
+    return api
+
+
+def make_app(
+    name: str,
+    routers: Iterable[tuple[str, Router]],
+    *,
+    title: str,
+    description: str = "",
+    prefix: str = API_PREFIX,
+    extra_urls: UrlPatterns | None = None,
+) -> FunctionApp:
+    """Build the WSGI `app` of one function from its routers.
+
+    Routes live under `prefix` (`/api/v1/` unless the public path says otherwise). The
+    function's own OpenAPI schema is served at `/api/v1/openapi/<name>.json` and merged
+    with every other function's at `/api/v1/openapi.json`.
+    """
+    api = build_api(name, title=title, description=description, prefix=prefix)
+    for router_prefix, router in routers:
+        api.add_router(router_prefix, router)
+    urlpatterns: UrlPatterns = [path(prefix, api.urls), *(extra_urls or [])]
+    return FunctionApp(name, urlpatterns, api=api)
