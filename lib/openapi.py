@@ -27,9 +27,9 @@ def function_schemas() -> dict[str, dict[str, Any]]:
     for name in function_names():
         if name == DOCS_FUNCTION:
             continue
-        app = importlib.import_module(f"api.{name}").app
-        if getattr(app, "api", None) is not None:
-            schemas[name] = app.api.get_openapi_schema()
+        schema = importlib.import_module(f"api.{name}").app.openapi_schema()
+        if schema:
+            schemas[name] = schema
     return schemas
 
 

@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from types import SimpleNamespace
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lib.django_settings")
 
@@ -25,7 +24,7 @@ django.setup(set_prefix=False)
 from django.core.exceptions import PermissionDenied  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
-from django.urls import URLPattern, URLResolver, path  # noqa: E402
+from django.urls import URLPattern, URLResolver, get_urlconf, path, set_urlconf  # noqa: E402
 from ninja import NinjaAPI, Router  # noqa: E402
 from ninja.errors import AuthenticationError, HttpError, ValidationError  # noqa: E402
 
@@ -121,6 +120,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
 _middleware_lock = threading.Lock()
 
 
+class FunctionUrls:
+    """A function's URLconf: Django accepts any (hashable) object with `urlpatterns`."""
+
+    handler404 = staticmethod(page_not_found)
+    handler500 = staticmethod(server_error)
+
+    def __init__(self, urlpatterns: UrlPatterns) -> None:
+        self.urlpatterns = urlpatterns
+
+
 class FunctionApp(WSGIHandler):
     """A WSGI app serving one Vercel function: its own URLconf and middleware list.
 
@@ -138,9 +147,7 @@ class FunctionApp(WSGIHandler):
     ) -> None:
         self.name = name
         self.api = api
-        self.urlconf = SimpleNamespace(
-            urlpatterns=urlpatterns, handler404=page_not_found, handler500=server_error
-        )
+        self.urlconf = FunctionUrls(urlpatterns)
         self.middleware = list(middleware if middleware is not None else settings.MIDDLEWARE)
         super().__init__()
 
@@ -156,6 +163,17 @@ class FunctionApp(WSGIHandler):
     def get_response(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = self.urlconf
         return super().get_response(request)
+
+    def openapi_schema(self) -> dict:
+        """This function's OpenAPI document (paths are resolved against its own URLconf)."""
+        if self.api is None:
+            return {}
+        previous = get_urlconf()
+        set_urlconf(self.urlconf)
+        try:
+            return self.api.get_openapi_schema()
+        finally:
+            set_urlconf(previous)
 
     def __repr__(self) -> str:
         return f"<FunctionApp {self.name}>"

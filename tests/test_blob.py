@@ -333,8 +333,6 @@ def test_storage_with_a_wrong_or_malformed_token(emulator: BlobServer) -> None:
         malformed.save("x/y.txt", ContentFile(b"x"))
 
 
-
-
 def test_default_storage_is_vercel_blob_when_a_token_is_configured() -> None:
     # The test session configures BLOB_READ_WRITE_TOKEN (devtools.pytest_services).
     from django.core.files.storage import default_storage

@@ -1,0 +1,191 @@
+"""Response schemas of catalog reads, shared by the REST functions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from ninja import Schema
+
+from lib.i18n import request_language
+from lib.money import format_bdt
+
+
+def localized(obj, field: str, context) -> str:
+    """`name` in the caller's language, falling back to English when Bangla is empty."""
+    language = request_language(context["request"])
+    return getattr(obj, f"{field}_{language}", "") or getattr(obj, f"{field}_en")
+
+
+class CategoryOut(Schema):
+    id: UUID
+    slug: str
+    name: str
+    name_en: str
+    name_bn: str
+    parent_id: UUID | None
+
+    @staticmethod
+    def resolve_name(obj, context) -> str:
+        return localized(obj, "name", context)
+
+
+class CategoryNodeOut(CategoryOut):
+    children: list[CategoryNodeOut]
+
+    @staticmethod
+    def resolve_name(obj, context) -> str:
+        return localized(obj["category"], "name", context)
+
+    @staticmethod
+    def resolve_id(obj) -> UUID:
+        return obj["category"].id
+
+    @staticmethod
+    def resolve_slug(obj) -> str:
+        return obj["category"].slug
+
+    @staticmethod
+    def resolve_name_en(obj) -> str:
+        return obj["category"].name_en
+
+    @staticmethod
+    def resolve_name_bn(obj) -> str:
+        return obj["category"].name_bn
+
+    @staticmethod
+    def resolve_parent_id(obj) -> UUID | None:
+        return obj["category"].parent_id
+
+
+class CategoryDetailOut(CategoryOut):
+    description: str
+    seo_title: str
+    seo_description: str
+
+    @staticmethod
+    def resolve_description(obj, context) -> str:
+        return localized(obj, "description", context)
+
+    @staticmethod
+    def resolve_seo_title(obj, context) -> str:
+        return localized(obj, "seo_title", context) or localized(obj, "name", context)
+
+    @staticmethod
+    def resolve_seo_description(obj, context) -> str:
+        return localized(obj, "seo_description", context)
+
+
+class ImageOut(Schema):
+    url: str
+    alt_text: str
+    is_primary: bool
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        return obj.image_url
+
+    @staticmethod
+    def resolve_alt_text(obj, context) -> str:
+        return localized(obj, "alt_text", context)
+
+
+class ProductCardOut(Schema):
+    id: UUID
+    slug: str
+    sku: str
+    name: str
+    name_en: str
+    name_bn: str
+    price: Decimal
+    compare_price: Decimal | None
+    price_display: str
+    currency: str = "BDT"
+    in_stock: bool
+    category: CategoryOut
+    image: ImageOut | None
+
+    @staticmethod
+    def resolve_name(obj, context) -> str:
+        return localized(obj, "name", context)
+
+    @staticmethod
+    def resolve_price_display(obj, context) -> str:
+        return format_bdt(obj.price, request_language(context["request"]))
+
+    @staticmethod
+    def resolve_in_stock(obj) -> bool:
+        return obj.available > 0
+
+    @staticmethod
+    def resolve_image(obj) -> object | None:
+        images = getattr(obj, "primary_images", None)
+        if images is None:
+            images = [image for image in obj.images.all() if image.is_primary]
+        return images[0] if images else None
+
+
+class VariationOut(Schema):
+    id: UUID
+    sku: str
+    variation_type: str
+    value: str
+    value_en: str
+    value_bn: str
+    price: Decimal
+    available: int
+
+    @staticmethod
+    def resolve_value(obj, context) -> str:
+        return localized(obj, "variation_value", context)
+
+    @staticmethod
+    def resolve_value_en(obj) -> str:
+        return obj.variation_value_en
+
+    @staticmethod
+    def resolve_value_bn(obj) -> str:
+        return obj.variation_value_bn
+
+    @staticmethod
+    def resolve_price(obj) -> Decimal:
+        return obj.product.price + obj.price_adjustment
+
+    @staticmethod
+    def resolve_available(obj) -> int:
+        return max(obj.available, 0)
+
+
+class ProductDetailOut(ProductCardOut):
+    description: str
+    available: int
+    tags: list[str]
+    images: list[ImageOut]
+    variations: list[VariationOut]
+    breadcrumb: list[CategoryOut]
+    seo_title: str
+    seo_description: str
+
+    @staticmethod
+    def resolve_description(obj, context) -> str:
+        return localized(obj, "description", context)
+
+    @staticmethod
+    def resolve_available(obj) -> int:
+        return max(obj.available, 0)
+
+    @staticmethod
+    def resolve_seo_title(obj, context) -> str:
+        return localized(obj, "seo_title", context) or localized(obj, "name", context)
+
+    @staticmethod
+    def resolve_seo_description(obj, context) -> str:
+        return localized(obj, "seo_description", context)
+
+
+class ProductPageOut(Schema):
+    items: list[ProductCardOut]
+    count: int
+    page: int
+    page_size: int
+    pages: int
