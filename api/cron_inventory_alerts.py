@@ -18,9 +18,9 @@ class CronRunOut(Schema):
     alerts_resolved: int | None = None
 
 
-@router.get("/inventory-alerts", response=CronRunOut, auth=None)
+@router.get("/cron/inventory-alerts", response=CronRunOut, auth=None)
 def inventory_alerts(request):
     return run_cron_job(request, "inventory-alerts", inventory_alerts_scan, ttl_seconds=300)
 
 
-app = make_app("cron_inventory_alerts", [("", router)], title="Cron", prefix="api/cron/")
+app = make_app("cron_inventory_alerts", [("", router)], title="Cron", prefix="api/")

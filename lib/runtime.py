@@ -183,7 +183,10 @@ def build_api(
     name: str, *, title: str, description: str = "", prefix: str = API_PREFIX
 ) -> NinjaAPI:
     # Wherever the API is mounted, its schema is at /api/v1/openapi/<name>.json.
-    schema_path = f"{API_PREFIX}openapi/{name}.json".removeprefix(prefix)
+    schema_path = f"{API_PREFIX}openapi/{name}.json"
+    if not schema_path.startswith(prefix):
+        raise ValueError(f"an API mounted at {prefix!r} cannot serve /{schema_path}")
+    schema_path = schema_path.removeprefix(prefix)
     api = NinjaAPI(
         title=title,
         version="1",

@@ -1,0 +1,122 @@
+"""Cold start of every function: process start to first response, against the yardstick.
+
+For each function of vercel.json, a fresh Python process imports `api/<name>.py` and serves
+one request for a path that function answers (taken from vercel.json); the same is done for
+`bench/minimal_function.py`, the smallest Django + Ninja function. Runs alternate between the
+two so machine noise hits both alike; the table shows medians and the ratio.
+
+Backing services: an Upstash-compatible bridge started here (over REDIS_URL when set) and
+MONGODB_URI / DATABASE_URL when set; otherwise the embedded defaults. The database is migrated
+once before measuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import importlib.util, io, sys
+from wsgiref.util import setup_testing_defaults
+file, path = sys.argv[1], sys.argv[2]
+spec = importlib.util.spec_from_file_location("function", file)
+module = sys.modules["function"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO()}
+setup_testing_defaults(environ)
+status = []
+body = b"".join(module.app(environ, lambda s, h, e=None: status.append(s)))
+print(status[0].split()[0], len(body), flush=True)
+"""
+# A request each function answers, where its rewrites alone do not name one.
+SAMPLE_PATHS = {"health": "/api/health", "catalog": "/api/v1/products", "admin": "/admin/login/"}
+
+
+def sample_path(name: str, vercel: dict) -> str:
+    if name in SAMPLE_PATHS:
+        return SAMPLE_PATHS[name]
+    for rewrite in vercel["rewrites"]:
+        source = rewrite["source"]
+        if rewrite["destination"] == f"/api/{name}" and not source.startswith("/api/v1/openapi/"):
+            return source.split("/:")[0]
+    return f"/api/{name}"
+
+
+def run_once(file: Path, path: str, env: dict) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(file), path],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    if result.returncode != 0:
+        raise SystemExit(f"{file.name} {path} failed:\n{result.stderr[-2000:]}")
+    return elapsed, result.stdout.split()[0]
+
+
+def prepare_environment() -> dict:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.setdefault("ZEST_DATA_DIR", tempfile.mkdtemp(prefix="zest-bench-"))
+    env.setdefault("CRON_SECRET", "bench")
+    if not env.get("UPSTASH_REDIS_REST_URL"):
+        from devtools.upstash_bridge import start_bridge
+
+        bridge = start_bridge(redis_url=env.get("REDIS_URL") or None, token="bench-token")  # noqa: S106
+        env["UPSTASH_REDIS_REST_URL"], env["UPSTASH_REDIS_REST_TOKEN"] = bridge.url, "bench-token"
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "-v0"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "lib.django_settings"},
+        check=True,
+    )
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per function (default 7)")
+    parser.add_argument("functions", nargs="*", help="only these functions")
+    args = parser.parse_args()
+
+    vercel = json.loads((ROOT / "vercel.json").read_text())
+    names = [Path(key).stem for key in vercel["functions"]]
+    names = [name for name in names if not args.functions or name in args.functions]
+    env = prepare_environment()
+    baseline_file = ROOT / "bench" / "minimal_function.py"
+
+    print(f"python {sys.version.split()[0]}, {args.runs} runs each, medians in ms")
+    print(f"{'function':<24}{'path':<30}{'status':>7}{'ms':>9}{'minimal':>9}{'ratio':>7}")
+    worst = 0.0
+    for name in names:
+        path = sample_path(name, vercel)
+        ours, minimal = [], []
+        for _ in range(args.runs):
+            elapsed, status = run_once(ROOT / "api" / f"{name}.py", path, env)
+            ours.append(elapsed)
+            minimal.append(run_once(baseline_file, "/api/ping", env)[0])
+        ratio = statistics.median(ours) / statistics.median(minimal)
+        worst = max(worst, ratio)
+        print(
+            f"{name:<24}{path:<30}{status:>7}{statistics.median(ours):>9.0f}"
+            f"{statistics.median(minimal):>9.0f}{ratio:>7.2f}",
+            flush=True,
+        )
+    print(f"worst ratio {worst:.2f} (target: at most 1.50)")
+
+
+if __name__ == "__main__":
+    main()
