@@ -520,6 +520,19 @@ admin_urls.urlpatterns = [path("admin/", admin.site.urls)]
 sys.modules[admin_urls.__name__] = admin_urls
 
 
+@pytest.fixture
+def store_admin_client(client, settings):
+    """A signed-in superuser on a URLconf and middleware holding only the admin."""
+    settings.ROOT_URLCONF = admin_urls.__name__
+    settings.MIDDLEWARE = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ]
+    client.force_login(User.objects.create_superuser("admin@example.com", "pw"))
+    return client
+
+
 def build_store(n: int) -> Order:
     """One of everything the admin shows, all linked together."""
     user = User.objects.create_user(f"buyer{n}@example.com", "pw")
@@ -560,29 +573,17 @@ def build_store(n: int) -> Order:
     return order
 
 
-def test_every_admin_page_renders_without_per_row_queries(client, settings):
-    settings.ROOT_URLCONF = admin_urls.__name__
-    settings.MIDDLEWARE = [
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
-    ]
-    client.force_login(User.objects.create_superuser("admin@example.com", "pw"))
-    build_store(1)
-
-    store_admins = {
-        model: model_admin
-        for model, model_admin in admin.site._registry.items()
-        if model._meta.app_label == "db"
-    }
+def test_every_admin_page_renders_without_per_row_queries(store_admin_client):
+    store_admins = [model for model in admin.site._registry if model._meta.app_label == "db"]
     assert set(store_admins) == set(apps.get_app_config("db").get_models())
+    build_store(1)
 
     def changelist_queries() -> dict[str, int]:
         counts = {}
         for model in store_admins:
             url = reverse(f"admin:db_{model._meta.model_name}_changelist")
             with CaptureQueriesContext(connection) as queries:
-                response = client.get(url)
+                response = store_admin_client.get(url)
             assert response.status_code == 200, url
             counts[url] = len(queries)
         return counts
@@ -595,11 +596,52 @@ def test_every_admin_page_renders_without_per_row_queries(client, settings):
     for model in store_admins:
         obj = model.objects.first()
         change_url = reverse(f"admin:db_{model._meta.model_name}_change", args=[obj.pk])
-        assert client.get(change_url).status_code == 200, change_url
-        add_url = reverse(f"admin:db_{model._meta.model_name}_add")
-        assert client.get(add_url).status_code in {200, 403}, add_url
-
+        assert store_admin_client.get(change_url).status_code == 200, change_url
     # Orders, payments and their histories are written by the store, never typed in.
     for name in ("order", "payment", "paymentevent", "orderstatusevent", "outboxmessage"):
-        assert client.get(reverse(f"admin:db_{name}_add")).status_code == 403
-    assert client.get(reverse("admin:db_product_add")).status_code == 200
+        assert store_admin_client.get(reverse(f"admin:db_{name}_add")).status_code == 403
+    for name in ("user", "category", "product", "vendor", "address"):
+        assert store_admin_client.get(reverse(f"admin:db_{name}_add")).status_code == 200
+
+
+def test_admin_adds_a_user_by_email_once(store_admin_client):
+    def add_user(email: str):
+        return store_admin_client.post(
+            reverse("admin:db_user_add"),
+            {
+                "email": email,
+                "usable_password": "true",
+                "password1": "a-Long-passw0rd!",
+                "password2": "a-Long-passw0rd!",
+                "profile-TOTAL_FORMS": "0",
+                "profile-INITIAL_FORMS": "0",
+                "addresses-TOTAL_FORMS": "0",
+                "addresses-INITIAL_FORMS": "0",
+            },
+        )
+
+    assert add_user(" New.Staff@Example.COM").status_code == 302
+    user = User.objects.get(email="new.staff@example.com")
+    assert user.check_password("a-Long-passw0rd!")
+
+    again = add_user("NEW.staff@example.com")
+    assert again.status_code == 200
+    assert "already exists" in str(again.context["adminform"].form.errors)
+    assert User.objects.filter(email__iexact="new.staff@example.com").count() == 1
+
+
+def test_admin_status_change_is_recorded_as_an_event(rf):
+    staff = User.objects.create_superuser("ops@example.com", "pw")
+    order = make_order()
+    order_admin = admin.site._registry[Order]
+    request = rf.post("/")
+    request.user = staff
+    form = order_admin.get_form(request, order)(instance=order, data={"status": "confirmed"})
+    assert form.is_valid(), form.errors
+
+    order_admin.save_model(request, form.save(commit=False), form, change=True)
+
+    event = order.status_events.get()
+    assert (event.from_status, event.to_status, event.actor) == ("pending", "confirmed", staff)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CONFIRMED

@@ -1,0 +1,163 @@
+"""`zest`: the local development command.
+
+    zest dev [--host 127.0.0.1] [--port 8000] [--no-seed]   every function on one port
+    zest seed                                                the demo catalog, users, vendors
+    zest <django command> ...                                migrate, createsuperuser, shell, help
+
+Local defaults are put into the environment before Django is imported, and only where the
+developer has not set the variable: settings are read once, from the environment, at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+DEV_DEFAULTS = {"ZEST_DEBUG": "1", "CRON_SECRET": "local-cron-secret"}
+OWN_COMMANDS = """\
+Zest Store commands:
+  zest dev [--host HOST] [--port PORT] [--no-seed]   serve every function of vercel.json locally
+  zest seed                                          create the demo data (safe to re-run)
+Django's commands (migrate, createsuperuser, makemigrations, shell, ...) run as `zest <command>`.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else ""
+    if command == "dev":
+        return dev(args[1:])
+    if command == "seed":
+        return seed()
+    if command in ("", "-h", "--help") or args == ["help"]:
+        print(OWN_COMMANDS)
+        if command == "":
+            return 0
+    return django_command(args or ["help"])
+
+
+def django_command(args: list[str]) -> int:
+    import lib.runtime  # noqa: F401  (configures Django)
+
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["zest", *args])
+    return 0
+
+
+def seed() -> int:
+    import lib.runtime  # noqa: F401
+
+    from devtools.seed import seed_demo_data
+
+    result = seed_demo_data(stdout=print)
+    print(result.summary())
+    return 0
+
+
+def dev(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="zest dev", description="Serve every function locally.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-seed", action="store_true", help="do not create the demo data")
+    options = parser.parse_args(args)
+    for name, value in DEV_DEFAULTS.items():
+        if not os.environ.get(name):
+            os.environ[name] = value
+
+    import lib.runtime  # noqa: F401  (after the defaults: settings read the environment once)
+
+    from lib.conf import config
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.media_root.mkdir(parents=True, exist_ok=True)
+    migrate()
+    users = ()
+    if not options.no_seed:
+        from devtools.seed import DEMO_USERS, seed_demo_data
+
+        result = seed_demo_data(stdout=lambda line: None)
+        print(f"Demo data: {result.summary()}")
+        users = DEMO_USERS
+    start_services()
+
+    from devtools.devserver import serve
+
+    try:
+        server = serve(options.host, options.port)
+    except OSError as exc:
+        print(f"Cannot listen on {options.host}:{options.port}: {exc.strerror or exc}")
+        return 1
+    print(banner(server.url, config.cron_secret, users))
+    stop_requested = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        if not stop_requested.is_set():
+            stop_requested.set()
+            print(f"\n{signal.Signals(signum).name}: stopping the dev server...", flush=True)
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    server.serve_forever()
+    print(f"Stopped. Local data is kept in {config.data_dir}.", flush=True)
+    return 0
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    settings = connection.settings_dict
+    where = settings["NAME"] if connection.vendor == "sqlite" else settings.get("HOST") or "local"
+    print(f"Database: {connection.vendor} {where} ...", end=" ", flush=True)
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"applied {len(pending)} migrations" if pending else "up to date", flush=True)
+
+
+def start_services() -> None:
+    """Start the embedded stand-ins now, so the first request does not pay for them."""
+    from lib.conf import config
+    from lib.documents import mongo_ping
+    from lib.kv import kv_ping
+
+    kv_ping()
+    mongo_ping()
+    kv = "Upstash REST" if config.upstash_url else "local Upstash bridge"
+    kv_store = "Redis at REDIS_URL" if config.redis_url else "in-memory store"
+    kv += "" if config.upstash_url else f" over {kv_store}"
+    documents = "MongoDB at MONGODB_URI" if config.mongodb_uri else "embedded in-memory store"
+    files = "Vercel Blob" if config.blob_token else f"local files in {config.media_root}"
+    print(f"Services: kv={kv}; documents={documents}; files={files}", flush=True)
+
+
+def banner(url: str, cron_secret: str, users: Sequence[tuple[str, str, str]]) -> str:
+    from devtools.seed import DEMO_PASSWORD
+
+    lines = [
+        "",
+        f"Zest Store is running at {url}",
+        f"  API base   {url}/api/v1/",
+        f"  Docs       {url}/api/v1/docs",
+        f"  OpenAPI    {url}/api/v1/openapi.json",
+        f"  Admin      {url}/admin/",
+        f"  Health     {url}/api/health",
+        f"  Cron       curl -H 'Authorization: Bearer {cron_secret}' "
+        f"{url}/api/cron/inventory-alerts",
+    ]
+    if users:
+        lines += ["", f"Demo sign-ins (password {DEMO_PASSWORD}):"]
+        lines += [f"  {email:<28} {role}" for email, role, _ in users]
+    lines += ["", "Press Ctrl-C to stop."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,517 @@
+"""Every function of vercel.json on one local port, routed the way Vercel routes them.
+
+The routing table is read from vercel.json at start-up and never restated here. A request is
+resolved in Vercel's order: `redirects`, then the filesystem (a file under `public/`, the local
+media files standing in for Vercel Blob, a function at `/api/<name>`), then `rewrites` in order;
+whatever is left gets the JSON 404 envelope. A function receives the original public path and
+query string, plus the rewrite's named parameters in the query string, exactly as on Vercel.
+
+Patterns follow the subset of path-to-regexp that Vercel compiles with `strict` and `sensitive`:
+literal segments, `:name`, `:name?`, `:name*` and `:name+`, each a whole segment (so `/x/:path*`
+matches `/x` and `/x/a/b` but not `/x/`). Anything else is refused with `RouteSyntaxError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import mimetypes
+import re
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from wsgiref.util import FileWrapper
+
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+from lib.conf import REPO_ROOT
+
+logger = logging.getLogger("zest.devserver")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+VERCEL_JSON = REPO_ROOT / "vercel.json"
+PARAM = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)([?*+]?)")
+SEGMENT = r"[^/]+?"  # path-to-regexp's default for a parameter with the "/" delimiter
+PATTERN_SYNTAX = set(":*+?()[]{}\\")
+# vercel.json keys that change routing in ways this server does not reproduce.
+UNSUPPORTED_KEYS = ("routes", "cleanUrls", "trailingSlash", "builds")
+UNSUPPORTED_RULE_KEYS = ("has", "missing", "locale")
+
+
+class RouteSyntaxError(ValueError):
+    """vercel.json uses routing syntax the dev server cannot reproduce faithfully."""
+
+
+def compile_source(source: str) -> re.Pattern[str]:
+    """Compile a vercel.json `source` to a regular expression with one group per parameter."""
+    if not source.startswith("/"):
+        raise RouteSyntaxError(f"{source!r}: a source must start with '/'")
+    regex = ""
+    for segment in source.split("/")[1:]:
+        param = PARAM.fullmatch(segment)
+        if param is None:
+            if PATTERN_SYNTAX & set(segment):
+                raise RouteSyntaxError(
+                    f"{source!r}: segment {segment!r} is not supported by the dev server "
+                    "(use literal segments and whole-segment :name, :name?, :name*, :name+)"
+                )
+            regex += "/" + re.escape(segment)
+            continue
+        name, modifier = param.groups()
+        if f"(?P<{name}>" in regex:
+            raise RouteSyntaxError(f"{source!r}: parameter :{name} appears twice")
+        repeated = f"{SEGMENT}(?:/{SEGMENT})*"
+        regex += {
+            "": f"/(?P<{name}>{SEGMENT})",
+            "?": f"(?:/(?P<{name}>{SEGMENT}))?",
+            "*": f"(?:/(?P<{name}>{repeated}))?",
+            "+": f"/(?P<{name}>{repeated})",
+        }[modifier]
+    return re.compile(f"^{regex}$")
+
+
+def fill_path(template: str, params: dict[str, str]) -> tuple[str, set[str]]:
+    """Put parameter values into a destination path; return it and the parameters it used."""
+    used: set[str] = set()
+    segments = []
+    for segment in template.split("/"):
+        param = PARAM.fullmatch(segment)
+        if param is None:
+            segments.append(segment)
+            continue
+        used.add(param[1])
+        if params.get(param[1]):  # an absent optional parameter drops its segment
+            segments.append(params[param[1]])
+    return "/".join(segments) or "/", used
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    source: str
+    pattern: re.Pattern[str]
+    destination: str
+    status: int | None = None  # redirects only
+
+    @classmethod
+    def from_config(cls, entry: dict[str, Any], *, redirect: bool) -> Rule:
+        unsupported = [key for key in UNSUPPORTED_RULE_KEYS if key in entry]
+        if unsupported:
+            raise RouteSyntaxError(f"{entry['source']!r}: {unsupported} is not supported")
+        pattern = compile_source(entry["source"])
+        destination = entry["destination"]
+        parts = urlsplit(destination)
+        if not redirect and (parts.scheme or parts.netloc):
+            raise RouteSyntaxError(f"{destination!r}: rewrites to other hosts are not supported")
+        unknown = {name for name, _ in PARAM.findall(parts.path)} - set(pattern.groupindex)
+        if unknown and not parts.netloc:
+            raise RouteSyntaxError(f"{destination!r} uses parameters not in the source: {unknown}")
+        status = None
+        if redirect:
+            permanent = entry.get("permanent")
+            status = (308 if permanent else 307) if permanent is not None else None
+            status = status or entry.get("statusCode") or 308
+        return cls(entry["source"], pattern, destination, status)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.match(path)
+        if found is None:
+            return None
+        return {name: value or "" for name, value in found.groupdict().items()}
+
+    def target(self, params: dict[str, str], *, redirect: bool) -> tuple[str, list[tuple]]:
+        """The destination path and its query pairs, as Vercel's routing-utils builds them.
+
+        A rewrite whose destination path uses none of the parameters gets all of them added to
+        the query string; a redirect only gets the ones its destination names.
+        """
+        parts = urlsplit(self.destination)
+        path, used = fill_path(parts.path, params)
+        query = []
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            param = PARAM.fullmatch(value)
+            query.append((key, params.get(param[1], "") if param else value))
+        if not redirect and not used:
+            named = {key for key, _ in query}
+            query += [(name, value) for name, value in params.items() if name not in named]
+        if parts.netloc:
+            path = f"{parts.scheme}://{parts.netloc}{path}"
+        return path, query
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a path goes: `kind` is redirect, static, media, function or not_found.
+
+    `params` are the rewrite's named parameters; `query` the pairs added to the query string;
+    `location` the redirect target, or the file of a static or media match.
+    """
+
+    kind: str
+    function: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    location: str | None = None
+    status: int | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+
+NOT_FOUND = Match("not_found")
+
+
+def safe_file(root: Path, relative: str, *, index: bool = False) -> Path | None:
+    """`root/relative` if it is a file inside `root`, never outside it; with `index`, a
+    directory stands for its `index.html`."""
+    if "\x00" in relative or any(part in ("..", ".") for part in relative.split("/")):
+        return None
+    root = root.resolve()
+    candidate = (root / relative.lstrip("/")).resolve()
+    if index and candidate.is_dir():
+        candidate = candidate / "index.html"
+    if candidate.is_file() and candidate.is_relative_to(root):
+        return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    functions: dict[str, str]  # public path (/api/health) -> function name (health)
+    redirects: tuple[Rule, ...]
+    rewrites: tuple[Rule, ...]
+    public_dir: Path | None
+    media_prefix: str | None
+    headers: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = ()
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        """The `headers` of vercel.json for a path; a function's own headers take precedence."""
+        found: dict[str, str] = {}
+        for pattern, pairs in self.headers:
+            if pattern.match(path):
+                found.update(pairs)
+        return found
+
+    def resolve(self, path: str) -> Match:
+        for rule in self.redirects:
+            params = rule.match(path)
+            if params is not None:
+                target, query = rule.target(params, redirect=True)
+                return Match("redirect", None, params, target, rule.status, tuple(query))
+        found = self.filesystem(path)
+        if found is not None:
+            return found
+        for rule in self.rewrites:
+            params = rule.match(path)
+            if params is None:
+                continue
+            target, query = rule.target(params, redirect=False)
+            found = self.filesystem(target)
+            if found is None:
+                return NOT_FOUND
+            return Match(found.kind, found.function, params, found.location, None, tuple(query))
+        return NOT_FOUND
+
+    def filesystem(self, path: str) -> Match | None:
+        if self.public_dir is not None and (file := safe_file(self.public_dir, path, index=True)):
+            return Match("static", location=str(file))
+        if self.media_prefix and path.startswith(self.media_prefix):
+            return Match("media", location=path.removeprefix(self.media_prefix))
+        if path in self.functions:
+            return Match("function", function=self.functions[path])
+        return None
+
+
+def discover_functions(root: Path, configured: Iterable[str]) -> dict[str, str]:
+    """Vercel makes a function of every `api/**/*.py` not starting with `_` or `.`; a
+    literal `functions` key matching no file fails the build, so it fails here too."""
+    api_dir = root / "api"
+    functions = {}
+    for file in sorted(api_dir.rglob("*.py")):
+        relative = file.relative_to(root)
+        if any(part.startswith(("_", ".")) for part in relative.parts):
+            continue
+        functions["/" + relative.with_suffix("").as_posix()] = relative.with_suffix("").as_posix()
+    for key in configured:
+        if not set("*?[{") & set(key) and not (root / key).is_file():
+            raise RouteSyntaxError(f"vercel.json `functions` lists {key}, which does not exist")
+    return {path: name.removeprefix("api/") for path, name in functions.items()}
+
+
+def build_router(
+    vercel_json_path: Path | str = VERCEL_JSON, *, media_url: str | None = None
+) -> Router:
+    """The routing table of vercel.json; `media_url` (a local path such as `/media/`) adds the
+    stand-in for the Blob store's public URLs."""
+    vercel_json_path = Path(vercel_json_path)
+    config = json.loads(vercel_json_path.read_text(encoding="utf-8"))
+    root = vercel_json_path.parent
+    present = [key for key in UNSUPPORTED_KEYS if config.get(key) not in (None, False)]
+    if present:
+        raise RouteSyntaxError(f"vercel.json uses {present}, which the dev server does not support")
+    public_dir = root / (config.get("outputDirectory") or "public")
+    media_prefix = (
+        media_url if media_url and media_url.startswith("/") and media_url != "/" else None
+    )
+    return Router(
+        functions=discover_functions(root, config.get("functions", {})),
+        redirects=tuple(Rule.from_config(r, redirect=True) for r in config.get("redirects", [])),
+        rewrites=tuple(Rule.from_config(r, redirect=False) for r in config.get("rewrites", [])),
+        public_dir=public_dir if public_dir.is_dir() else None,
+        media_prefix=media_prefix,
+        headers=tuple(header_rule(entry) for entry in config.get("headers", [])),
+    )
+
+
+def header_rule(entry: dict[str, Any]) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
+    unsupported = [key for key in UNSUPPORTED_RULE_KEYS if key in entry]
+    if unsupported:
+        raise RouteSyntaxError(f"{entry['source']!r}: {unsupported} is not supported")
+    pairs = tuple((item["key"], item["value"]) for item in entry["headers"])
+    return compile_source(entry["source"]), pairs
+
+
+def load_apps(router: Router) -> dict[str, WSGIApp]:
+    """Import each function module once, as Vercel's runtime does at cold start."""
+    import lib.runtime  # noqa: F401  (configures Django before any function module)
+
+    apps = {}
+    for name in sorted(set(router.functions.values())):
+        module = importlib.import_module("api." + name.replace("/", "."))
+        app = next(
+            (
+                getattr(module, attr)
+                for attr in ("app", "application", "handler")
+                if hasattr(module, attr)
+            ),
+            None,
+        )
+        if not callable(app):
+            raise RuntimeError(f"api/{name}.py exposes no WSGI `app`")
+        apps[name] = app
+    return apps
+
+
+def error_body(code: str, accept_language: str) -> bytes:
+    from lib.errors import translate
+    from lib.i18n import parse_accept_language
+
+    message = translate(code, parse_accept_language(accept_language))
+    body = {"error": {"code": code, "message": message, "fields": {}}}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+class _ClosingIterable:
+    """Calls `on_close` once the server has sent the body (the access log line)."""
+
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
+        self._body = body
+        self._on_close = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self._body, "close"):
+                self._body.close()
+        finally:
+            self._on_close()
+
+
+class DevApp:
+    """The WSGI app in front of every function."""
+
+    def __init__(
+        self,
+        router: Router,
+        apps: dict[str, WSGIApp],
+        media_root: Path,
+        access_log: Callable[[str], None] | None,
+    ) -> None:
+        self.router = router
+        self.apps = apps
+        self.media_root = media_root
+        self.access_log = access_log
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        path = environ.get("PATH_INFO") or "/"
+        match = self.router.resolve(path)
+        status = ["500"]
+
+        def recording_start_response(status_line: str, headers: list, exc_info: Any = None) -> Any:
+            status[0] = status_line.split(" ", 1)[0]
+            present = {name.lower() for name, _ in headers}
+            configured = self.router.headers_for(path).items()
+            headers = [*headers, *((k, v) for k, v in configured if k.lower() not in present)]
+            if match.function:
+                headers.append(("X-Zest-Function", match.function))
+            return start_response(status_line, headers, exc_info)
+
+        def log() -> None:
+            if self.access_log is not None:
+                elapsed = (time.perf_counter() - started) * 1000
+                target = f" -> {match.function}" if match.function else ""
+                self.access_log(
+                    f"{environ['REQUEST_METHOD']} {path} {status[0]} {elapsed:.0f}ms{target}"
+                )
+
+        try:
+            body = self.respond(match, environ, recording_start_response)
+        except Exception:
+            logger.exception("the dev server failed on %s", path)
+            body = self.error(
+                environ, recording_start_response, 500, "internal_error", sys.exc_info()
+            )
+        return _ClosingIterable(body, log)
+
+    def respond(
+        self, match: Match, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if match.kind == "redirect":
+            location = match.location or "/"
+            added = urlencode(match.query)
+            incoming = environ.get("QUERY_STRING", "")
+            query = "&".join(part for part in (added, incoming) if part)
+            if query:
+                location += ("&" if "?" in location else "?") + query
+            start_response(
+                status_line(match.status or 308), [("Location", location), ("Content-Length", "0")]
+            )
+            return [b""]
+        if match.kind == "function":
+            if match.query:
+                extra = urlencode(match.query)
+                incoming = environ.get("QUERY_STRING", "")
+                environ["QUERY_STRING"] = f"{incoming}&{extra}" if incoming else extra
+            return self.apps[match.function](environ, start_response)
+        if match.kind == "static":
+            return self.file(environ, start_response, Path(match.location))
+        if match.kind == "media":
+            file = safe_file(self.media_root, match.location or "")
+            if file is not None:
+                return self.file(environ, start_response, file)
+        return self.error(environ, start_response, 404, "not_found")
+
+    def file(self, environ: Environ, start_response: StartResponse, file: Path) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+            return self.error(environ, start_response, 405, "method_not_allowed", allow="GET, HEAD")
+        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type.endswith(
+            ("json", "javascript", "svg+xml")
+        ):
+            content_type += "; charset=utf-8"
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(file.stat().st_size)),
+            ("Cache-Control", "public, max-age=0, must-revalidate"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        start_response("200 OK", headers)
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return [b""]
+        wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
+        return wrapper(file.open("rb"), 64 * 1024)
+
+    def error(
+        self,
+        environ: Environ,
+        start_response: StartResponse,
+        status: int,
+        code: str,
+        exc_info: Any = None,
+        allow: str | None = None,
+    ) -> list[bytes]:
+        body = error_body(code, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if allow:
+            headers.append(("Allow", allow))
+        start_response(status_line(status), headers, exc_info)
+        return [body]
+
+
+def status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # DevApp writes one access line per request
+
+
+class _Server(ThreadedWSGIServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (socket.getfqdn), which can stall.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+        self.setup_environ()
+
+
+def default_access_log(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)
+
+
+class DevServer:
+    """A bound dev server: `url`, `serve_forever()` (blocking), `shutdown()`; port 0 picks one."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        vercel_json: Path | str = VERCEL_JSON,
+        media_root: Path | None = None,
+        media_url: str | None = None,
+        access_log: Callable[[str], None] | None = default_access_log,
+    ) -> None:
+        from lib.conf import config
+
+        self.router = build_router(vercel_json, media_url=media_url or config.media_url)
+        self.apps = load_apps(self.router)
+        self.app = DevApp(self.router, self.apps, media_root or config.media_root, access_log)
+        self._server = _Server((host, port), _QuietHandler, ipv6=":" in host)
+        self._server.set_app(self.app)
+        self._serving = threading.Event()
+        bound_host, bound_port = self._server.server_address[:2]
+        shown = "127.0.0.1" if bound_host in ("", "0.0.0.0") else bound_host  # noqa: S104
+        self.url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound_port}"
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def serve_forever(self) -> None:
+        self._serving.set()
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.server_close()
+
+    def shutdown(self) -> None:
+        """Stop serving (from another thread than `serve_forever`) and free the port."""
+        if self._serving.is_set():
+            self._server.shutdown()
+        else:
+            self._server.server_close()
+
+    def __enter__(self) -> DevServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> DevServer:
+    """Bind a dev server; run it with `.serve_forever()` (here or on a thread)."""
+    return DevServer(host, port, **options)
