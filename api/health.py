@@ -4,8 +4,9 @@ from datetime import datetime
 
 from lib.runtime import make_app
 
+from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from lib.health import check_services
 
@@ -25,11 +26,12 @@ class HealthOut(Schema):
 
 
 @router.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None)
-def health(request):
+def health(request, response: HttpResponse):
     services = check_services()
     healthy = all(service.up for service in services.values())
+    response["Cache-Control"] = "no-store"
     body = {"status": "ok" if healthy else "degraded", "time": timezone.now(), "services": services}
-    return (200 if healthy else 503), body
+    return Status(200 if healthy else 503, body)
 
 
 app = make_app("health", [("", router)], title="Zest Store health", prefix="api/")

@@ -19,7 +19,7 @@ os.environ.setdefault("CRON_SECRET", "test-cron-secret")
 if not os.environ.get("BLOB_READ_WRITE_TOKEN"):
     from devtools.blob_emulator import start_blob_emulator
 
-    _token = "vercel_blob_rw_teststore_0123456789abcdef"
+    _token = "vercel_blob_rw_teststore_0123456789abcdef"  # noqa: S105 - local emulator only
     _blob = start_blob_emulator(token=_token)
     atexit.register(_blob.stop)
     os.environ["BLOB_READ_WRITE_TOKEN"] = _token

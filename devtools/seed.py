@@ -254,17 +254,12 @@ def category_rows() -> dict[str, dict[str, Any]]:
         position = positions[parent] = positions.get(parent, -1) + 1
         en, bn = blurbs.get(slug, (f"Shop {name_en} online.", f"অনলাইনে {name_bn} কিনুন।"))
         rows[slug] = dict(
-            parent=None if parent == "-" else parent,
-            name_en=name_en,
-            name_bn=name_bn,
-            description_en=en,
-            description_bn=bn,
-            sort_order=position,
-            seo_title_en=f"{name_en} | Zest Store",
-            seo_title_bn=f"{name_bn} | জেস্ট স্টোর",
+            parent=None if parent == "-" else parent, sort_order=position,
+            name_en=name_en, name_bn=name_bn, description_en=en, description_bn=bn,
+            seo_title_en=f"{name_en} | Zest Store", seo_title_bn=f"{name_bn} | জেস্ট স্টোর",
             seo_description_en=f"{en} Delivery across Bangladesh.",
             seo_description_bn=f"{bn} সারা বাংলাদেশে ডেলিভারি।",
-        )
+        )  # fmt: skip
     return rows
 
 
@@ -276,16 +271,14 @@ def top_category(slug: str) -> str:
 
 
 def product_rows(categories: dict[str, Category], vendors: dict[str, Vendor]) -> dict[str, dict]:
+    vendor_slugs = {code: slug for code, slug, *_ in table(VENDORS)}
     rows = {}
     for cat, name_en, name_bn, price, compare, stock, vendor, _ in table(PRODUCTS):
         category, slug = categories[cat], slugify(name_en)
         tags = [cat, top_category(cat)] + (["sale"] if compare != "-" else [])
         rows[sku_for(slug)] = dict(
-            slug=slug,
-            category=category,
-            name_en=name_en,
-            name_bn=name_bn,
-            vendor=vendors[VENDORS[vendor][0]] if vendor in VENDORS else None,
+            slug=slug, category=category, name_en=name_en, name_bn=name_bn,
+            vendor=vendors[vendor_slugs[vendor]] if vendor in vendor_slugs else None,
             description_en=(
                 f"<p><strong>{escape(name_en)}</strong>. {escape(category.description_en)}</p>"
                 "<ul><li>Price in BDT, VAT included</li><li>Delivery to all 64 districts</li>"
@@ -296,18 +289,14 @@ def product_rows(categories: dict[str, Category], vendors: dict[str, Vendor]) ->
                 "<ul><li>ভ্যাটসহ টাকায় মূল্য</li><li>৬৪ জেলায় ডেলিভারি</li>"
                 "<li>ক্যাশ অন ডেলিভারি, বিকাশ ও নগদ</li></ul>"
             ),
-            price=money(price),
-            compare_price=money(compare),
+            price=money(price), compare_price=money(compare),
             cost_price=(money(price) * Decimal("0.72")).quantize(CENT),
-            quantity=int(stock),
-            tags=tags,
-            is_featured=compare != "-" and int(stock) > 10,
-            seo_title_en=f"{name_en} | Zest Store",
-            seo_title_bn=f"{name_bn} | জেস্ট স্টোর",
-            seo_description_en=f"Buy {name_en} online in Bangladesh for Tk {price}.",
+            quantity=int(stock), tags=tags, is_featured=compare != "-" and int(stock) > 10,
+            seo_title_en=f"{name_en} | Zest Store", seo_title_bn=f"{name_bn} | জেস্ট স্টোর",
+            seo_description_en=f"Buy {name_en} online in Bangladesh for ৳{price}.",
             seo_description_bn=f"{name_bn} কিনুন মাত্র ৳{price.translate(BANGLA_DIGITS)}-এ।",
             seo_keywords=", ".join([*tags, "bangladesh"]),
-        )
+        )  # fmt: skip
     return rows
 
 
@@ -321,13 +310,10 @@ def variation_rows(products: dict[str, Product]) -> dict[str, dict[str, Any]]:
         share, extra = divmod(int(stock), len(options))  # the variations add up to the stock
         for index, (value_en, value_bn, adjustment) in enumerate(options):
             rows[f"{sku}-{value_en.upper()}"] = dict(
-                product=products[sku],
-                variation_type=variation_type,
-                variation_value_en=value_en,
-                variation_value_bn=value_bn,
-                price_adjustment=money(adjustment),
-                quantity=share + (index < extra),
-            )
+                product=products[sku], variation_type=variation_type,
+                variation_value_en=value_en, variation_value_bn=value_bn,
+                price_adjustment=money(adjustment), quantity=share + (index < extra),
+            )  # fmt: skip
     return rows
 
 
@@ -342,20 +328,13 @@ def add_images(products: list[Product]) -> int:
             continue
         for index in range(2 if position % 3 == 0 else 1):
             content = ContentFile(product_png(product.slug, index))
-            name = default_storage.save(
-                f"products/{product.slug}/{product.slug}-{index + 1}.png", content
-            )
-            created.append(
-                ProductImage(
-                    product=product,
-                    image_url=default_storage.url(name),
-                    blob_pathname=name,
-                    alt_text_en=product.name_en,
-                    alt_text_bn=product.name_bn,
-                    is_primary=index == 0,
-                    sort_order=index,
-                )
-            )
+            name = default_storage.save(f"products/{product.slug}/{index + 1}.png", content)
+            image = ProductImage(
+                product=product, image_url=default_storage.url(name), blob_pathname=name,
+                alt_text_en=product.name_en, alt_text_bn=product.name_bn,
+                is_primary=index == 0, sort_order=index,
+            )  # fmt: skip
+            created.append(image)
     ProductImage.objects.bulk_create(created)
     return len(created)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from lib.documents import get_documents_db
+from lib.documents import get_documents_db, get_mongo_client
 from lib.kv import get_kv
 
 
@@ -19,10 +21,9 @@ def kv():
 
 @pytest.fixture
 def documents():
-    """The app's MongoDB database, empty for each test."""
-    db = get_documents_db()
-    for name in db.list_collection_names():
-        db.drop_collection(name)
-    yield db
-    for name in db.list_collection_names():
-        db.drop_collection(name)
+    """A fresh database on the app's MongoDB client for each test.
+
+    The wire-protocol test server implements neither `dropDatabase` nor `listCollections`,
+    so isolation comes from a new database name rather than from cleaning up.
+    """
+    return get_mongo_client()[f"{get_documents_db().name}_{uuid.uuid4().hex[:12]}"]
