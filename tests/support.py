@@ -9,6 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
 
 @dataclass
 class WsgiResponse:
@@ -51,10 +54,17 @@ def call(
         captured["status"] = int(status.split()[0])
         captured["headers"] = {name.lower(): value for name, value in response_headers}
 
-    chunks = app(environ, start_response)
+    # Like Django's test client: keep the test's connection (and its transaction) open.
+    request_started.disconnect(close_old_connections)
     try:
-        content = b"".join(chunks)
+        chunks = app(environ, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                request_finished.disconnect(close_old_connections)
+                chunks.close()
     finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return WsgiResponse(captured["status"], captured["headers"], content)

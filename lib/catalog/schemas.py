@@ -34,28 +34,8 @@ class CategoryNodeOut(CategoryOut):
     children: list[CategoryNodeOut]
 
     @staticmethod
-    def resolve_name(obj, context) -> str:
-        return localized(obj["category"], "name", context)
-
-    @staticmethod
-    def resolve_id(obj) -> UUID:
-        return obj["category"].id
-
-    @staticmethod
-    def resolve_slug(obj) -> str:
-        return obj["category"].slug
-
-    @staticmethod
-    def resolve_name_en(obj) -> str:
-        return obj["category"].name_en
-
-    @staticmethod
-    def resolve_name_bn(obj) -> str:
-        return obj["category"].name_bn
-
-    @staticmethod
-    def resolve_parent_id(obj) -> UUID | None:
-        return obj["category"].parent_id
+    def resolve_children(obj) -> list:
+        return obj.tree_children
 
 
 class CategoryDetailOut(CategoryOut):

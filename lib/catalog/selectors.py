@@ -33,15 +33,16 @@ class ProductFilters:
     ordering: ProductOrdering = "newest"
 
 
-def category_tree() -> list[dict]:
-    """Every active category, nested under its parent, in one query."""
+def category_tree() -> list[Category]:
+    """Every active category, nested under its parent (`tree_children`), in one query."""
     categories = list(Category.objects.filter(is_active=True).order_by("sort_order", "name_en"))
-    nodes = {c.id: {"category": c, "children": []} for c in categories}
+    by_id = {category.id: category for category in categories}
     roots = []
     for category in categories:
-        node = nodes[category.id]
-        parent = nodes.get(category.parent_id)
-        (parent["children"] if parent else roots).append(node)
+        category.tree_children = []
+    for category in categories:
+        parent = by_id.get(category.parent_id)
+        (parent.tree_children if parent else roots).append(category)
     return roots
 
 
