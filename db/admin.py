@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -42,9 +41,6 @@ from db.models import (
 
 admin.site.site_header = _("Zest Store administration")
 admin.site.site_title = _("Zest Store admin")
-
-# Image and avatar URLs typed without a scheme are Vercel Blob (https) URLs.
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class ReadOnlyMixin:
@@ -80,7 +76,6 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 class UserProfileInline(admin.StackedInline):
     model = UserProfile
-    formfield_overrides = HTTPS_URLS
     can_delete = False
     fields = ("avatar_url", "bio", "preferences", "last_login_at")
 
@@ -138,7 +133,6 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
-    formfield_overrides = HTTPS_URLS
     list_display = ("user", "last_login_at", "updated_at")
     list_select_related = ("user",)
     search_fields = ("user__email", "user__full_name")
@@ -210,7 +204,6 @@ class ChildCategoryInline(admin.TabularInline):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    formfield_overrides = HTTPS_URLS
     list_display = ("name_en", "name_bn", "parent", "slug", "is_active", "sort_order")
     list_editable = ("is_active", "sort_order")
     list_select_related = ("parent",)
@@ -228,7 +221,6 @@ class CategoryAdmin(admin.ModelAdmin):
 
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
-    formfield_overrides = HTTPS_URLS
     extra = 0
     fields = (
         "image_url",
@@ -315,7 +307,6 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(ProductImage)
 class ProductImageAdmin(admin.ModelAdmin):
-    formfield_overrides = HTTPS_URLS
     list_display = ("product", "alt_text_en", "is_primary", "sort_order", "created_at")
     list_select_related = ("product",)
     list_filter = ("is_primary",)

@@ -11,11 +11,17 @@ developer has not set the variable: settings are read once, from the environment
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lib.conf import Config
 
 DEV_DEFAULTS = {"ZEST_DEBUG": "1", "CRON_SECRET": "local-cron-secret"}
 OWN_COMMANDS = """\
@@ -28,6 +34,14 @@ Django's commands (migrate, createsuperuser, makemigrations, shell, ...) run as 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:  # before the server is up (migrations, seeding)
+        print("\nInterrupted.")
+        return 130
+
+
+def run(args: list[str]) -> int:
     command = args[0] if args else ""
     if command == "dev":
         return dev(args[1:])
@@ -40,9 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return django_command(args or ["help"])
 
 
-def django_command(args: list[str]) -> int:
-    import lib.runtime  # noqa: F401  (configures Django)
+def setup_django() -> Config:
+    """Configure Django (settings read the environment now) and create the local data dir,
+    where the default SQLite database and media files live."""
+    import lib.runtime  # noqa: F401
 
+    from lib.conf import config
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.media_root.mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def django_command(args: list[str]) -> int:
+    setup_django()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["zest", *args])
@@ -50,8 +75,7 @@ def django_command(args: list[str]) -> int:
 
 
 def seed() -> int:
-    import lib.runtime  # noqa: F401
-
+    setup_django()
     from devtools.seed import seed_demo_data
 
     result = seed_demo_data(stdout=print)
@@ -69,12 +93,9 @@ def dev(args: list[str]) -> int:
         if not os.environ.get(name):
             os.environ[name] = value
 
-    import lib.runtime  # noqa: F401  (after the defaults: settings read the environment once)
-
-    from lib.conf import config
-
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    config.media_root.mkdir(parents=True, exist_ok=True)
+    config = setup_django()  # after the defaults: settings read the environment once
+    # One access line per request is enough; the KV client logs every REST call at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     migrate()
     users = ()
     if not options.no_seed:
@@ -139,8 +160,10 @@ def start_services() -> None:
 
 
 def banner(url: str, cron_secret: str, users: Sequence[tuple[str, str, str]]) -> str:
+    from devtools.devserver import VERCEL_JSON
     from devtools.seed import DEMO_PASSWORD
 
+    crons = json.loads(VERCEL_JSON.read_text(encoding="utf-8")).get("crons", [])
     lines = [
         "",
         f"Zest Store is running at {url}",
@@ -149,12 +172,14 @@ def banner(url: str, cron_secret: str, users: Sequence[tuple[str, str, str]]) ->
         f"  OpenAPI    {url}/api/v1/openapi.json",
         f"  Admin      {url}/admin/",
         f"  Health     {url}/api/health",
-        f"  Cron       curl -H 'Authorization: Bearer {cron_secret}' "
-        f"{url}/api/cron/inventory-alerts",
+        f"  Cron       Authorization: Bearer {cron_secret}",
+        *(f"             GET {url}{cron['path']}  ({cron['schedule']})" for cron in crons),
     ]
     if users:
         lines += ["", f"Demo sign-ins (password {DEMO_PASSWORD}):"]
-        lines += [f"  {email:<28} {role}" for email, role, _ in users]
+        for email, role, name in users:
+            superuser = ", superuser" if role == "admin" else ""
+            lines.append(f"  {email:<24} {role:<13} {name}{superuser}")
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ resolved in Vercel's order: `redirects`, then the filesystem (a file under `publ
 media files standing in for Vercel Blob, a function at `/api/<name>`), then `rewrites` in order;
 whatever is left gets the JSON 404 envelope. A function receives the original public path and
 query string, plus the rewrite's named parameters in the query string, exactly as on Vercel.
+Responses carry `X-Zest-Function: <name>` (dev only) to show which function answered.
 
 Patterns follow the subset of path-to-regexp that Vercel compiles with `strict` and `sensitive`:
 literal segments, `:name`, `:name?`, `:name*` and `:name+`, each a whole segment (so `/x/:path*`
@@ -81,6 +82,14 @@ def compile_source(source: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+def compile_rule_source(entry: dict[str, Any]) -> re.Pattern[str]:
+    """The `source` of a redirect, rewrite or header rule; conditions are not supported."""
+    unsupported = [key for key in UNSUPPORTED_RULE_KEYS if key in entry]
+    if unsupported:
+        raise RouteSyntaxError(f"{entry['source']!r}: {unsupported} is not supported")
+    return compile_source(entry["source"])
+
+
 def fill_path(template: str, params: dict[str, str]) -> tuple[str, set[str]]:
     """Put parameter values into a destination path; return it and the parameters it used."""
     used: set[str] = set()
@@ -105,10 +114,7 @@ class Rule:
 
     @classmethod
     def from_config(cls, entry: dict[str, Any], *, redirect: bool) -> Rule:
-        unsupported = [key for key in UNSUPPORTED_RULE_KEYS if key in entry]
-        if unsupported:
-            raise RouteSyntaxError(f"{entry['source']!r}: {unsupported} is not supported")
-        pattern = compile_source(entry["source"])
+        pattern = compile_rule_source(entry)
         destination = entry["destination"]
         parts = urlsplit(destination)
         if not redirect and (parts.scheme or parts.netloc):
@@ -230,19 +236,19 @@ class Router:
 
 
 def discover_functions(root: Path, configured: Iterable[str]) -> dict[str, str]:
-    """Vercel makes a function of every `api/**/*.py` not starting with `_` or `.`; a
-    literal `functions` key matching no file fails the build, so it fails here too."""
+    """Public path -> function name. Vercel makes a function of every `api/**/*.py` whose
+    name does not start with `_` or `.`; a literal `functions` key that matches no file fails
+    the build, so it fails here too."""
     api_dir = root / "api"
     functions = {}
     for file in sorted(api_dir.rglob("*.py")):
-        relative = file.relative_to(root)
-        if any(part.startswith(("_", ".")) for part in relative.parts):
-            continue
-        functions["/" + relative.with_suffix("").as_posix()] = relative.with_suffix("").as_posix()
+        name = file.relative_to(api_dir).with_suffix("").as_posix()
+        if not any(part.startswith(("_", ".")) for part in name.split("/")):
+            functions[f"/api/{name}"] = name
     for key in configured:
         if not set("*?[{") & set(key) and not (root / key).is_file():
             raise RouteSyntaxError(f"vercel.json `functions` lists {key}, which does not exist")
-    return {path: name.removeprefix("api/") for path, name in functions.items()}
+    return functions
 
 
 def build_router(
@@ -271,11 +277,8 @@ def build_router(
 
 
 def header_rule(entry: dict[str, Any]) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
-    unsupported = [key for key in UNSUPPORTED_RULE_KEYS if key in entry]
-    if unsupported:
-        raise RouteSyntaxError(f"{entry['source']!r}: {unsupported} is not supported")
     pairs = tuple((item["key"], item["value"]) for item in entry["headers"])
-    return compile_source(entry["source"]), pairs
+    return compile_rule_source(entry), pairs
 
 
 def load_apps(router: Router) -> dict[str, WSGIApp]:
@@ -378,9 +381,7 @@ class DevApp:
     ) -> Iterable[bytes]:
         if match.kind == "redirect":
             location = match.location or "/"
-            added = urlencode(match.query)
-            incoming = environ.get("QUERY_STRING", "")
-            query = "&".join(part for part in (added, incoming) if part)
+            query = join_query(urlencode(match.query), environ.get("QUERY_STRING", ""))
             if query:
                 location += ("&" if "?" in location else "?") + query
             start_response(
@@ -388,10 +389,8 @@ class DevApp:
             )
             return [b""]
         if match.kind == "function":
-            if match.query:
-                extra = urlencode(match.query)
-                incoming = environ.get("QUERY_STRING", "")
-                environ["QUERY_STRING"] = f"{incoming}&{extra}" if incoming else extra
+            query = join_query(environ.get("QUERY_STRING", ""), urlencode(match.query))
+            environ["QUERY_STRING"] = query
             return self.apps[match.function](environ, start_response)
         if match.kind == "static":
             return self.file(environ, start_response, Path(match.location))
@@ -436,6 +435,10 @@ class DevApp:
             headers.append(("Allow", allow))
         start_response(status_line(status), headers, exc_info)
         return [body]
+
+
+def join_query(*parts: str) -> str:
+    return "&".join(part for part in parts if part)
 
 
 def status_line(status: int) -> str:

@@ -225,7 +225,7 @@ class SeedResult:
         if not self.created_any:
             return f"already present, kept as is ({counts})"
         new = ", ".join(f"{count} {name}" for name, count in self.created.items() if count)
-        return f"created {new} (now {counts})"
+        return f"created {new}" + ("" if self.created == self.totals else f" (now {counts})")
 
 
 def ensure(

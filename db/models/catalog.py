@@ -29,7 +29,9 @@ class Category(TimeStampedModel):
     slug = models.SlugField(max_length=100, unique=True)
     description_en = models.TextField(blank=True)
     description_bn = models.TextField(blank=True)
-    image_url = models.URLField(max_length=500, blank=True)
+    image_url = models.CharField(
+        max_length=500, blank=True, help_text=_("Public URL of the image.")
+    )
     is_active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)
     seo_title_en = models.CharField(max_length=255, blank=True)
@@ -152,7 +154,9 @@ class ProductImage(TimeStampedModel):
         related_name="images",
         db_index=False,  # covered by product_images_sort_idx
     )
-    image_url = models.URLField(max_length=500)
+    image_url = models.CharField(
+        max_length=500, help_text=_("Public URL (Vercel Blob, or /media/ locally).")
+    )
     blob_pathname = models.CharField(max_length=500, blank=True)
     alt_text_en = models.CharField(max_length=255, blank=True)
     alt_text_bn = models.CharField(max_length=255, blank=True)

@@ -97,7 +97,7 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
 
 class UserProfile(TimeStampedModel):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
-    avatar_url = models.URLField(max_length=500, blank=True)
+    avatar_url = models.CharField(max_length=500, blank=True)
     bio = models.TextField(blank=True)
     preferences = models.JSONField(default=dict, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
