@@ -118,6 +118,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
 # --- the function factory ------------------------------------------------------------
 
 _middleware_lock = threading.Lock()
+# vercel.json names every rewrite parameter `rewrite`. Vercel appends rewrite parameters to
+# the query string; a function routes on the original path, so the parameter is dropped
+# before Django sees it (the admin would read it as a changelist filter).
+REWRITE_PARAM = "rewrite"
+
+
+def without_rewrite_param(query: str) -> str:
+    return "&".join(part for part in query.split("&") if part.split("=", 1)[0] != REWRITE_PARAM)
 
 
 class FunctionUrls:
@@ -160,6 +168,12 @@ class FunctionApp(WSGIHandler):
             finally:
                 settings.MIDDLEWARE = default
 
+    def __call__(self, environ: dict, start_response):  # type: ignore[override]
+        query = environ.get("QUERY_STRING", "")
+        if REWRITE_PARAM in query:
+            environ["QUERY_STRING"] = without_rewrite_param(query)
+        return super().__call__(environ, start_response)
+
     def get_response(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = self.urlconf
         return super().get_response(request)
@@ -179,6 +193,13 @@ class FunctionApp(WSGIHandler):
         return f"<FunctionApp {self.name}>"
 
 
+class FunctionApi(NinjaAPI):
+    """A function's Ninja API; operation ids read `<function>_<view>` (`catalog_list_products`)."""
+
+    def get_openapi_operation_id(self, operation) -> str:
+        return f"{self.urls_namespace}_{operation.view_func.__name__}"
+
+
 def build_api(
     name: str, *, title: str, description: str = "", prefix: str = API_PREFIX
 ) -> NinjaAPI:
@@ -187,7 +208,7 @@ def build_api(
     if not schema_path.startswith(prefix):
         raise ValueError(f"an API mounted at {prefix!r} cannot serve /{schema_path}")
     schema_path = schema_path.removeprefix(prefix)
-    api = NinjaAPI(
+    api = FunctionApi(
         title=title,
         version="1",
         description=description,

@@ -23,7 +23,7 @@ pytestmark = [
     ),
 ]
 FORBIDDEN_IN_BUNDLE = re.compile(
-    r"^(tests|bench|devtools|\.ci|\.github|\.zest|\.venv|node_modules|public)/|^\.env|\.git/"
+    r"^(tests|bench|devtools|scripts|\.ci|\.github|\.zest|\.venv|node_modules|public)/|^\.env|\.git/"
 )
 
 
