@@ -47,24 +47,29 @@ import logging
 import mimetypes
 import posixpath
 import secrets
-import socketserver
 import string
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import WSGIServer
+
+from devtools.wsgi_server import (
+    BackgroundServer,
+    Environ,
+    StartResponse,
+    json_response,
+    make_server,
+    serve_on_thread,
+    server_url,
+)
 
 logger = logging.getLogger(__name__)
-
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
 
 API_PATH = "/api/blob"
 FILES_PATH = "/files/"
@@ -282,10 +287,7 @@ class BlobEmulatorApp:
             logger.exception("blob emulator failed on %s %s", method, path)
             status = 500
             payload = {"error": {"code": "unknown_error", "message": "emulator error"}}
-        data = json.dumps(payload).encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-        return [data]
+        return json_response(start_response, status, payload)
 
     def _record(self, environ: Environ, method: str, path: str, query: dict[str, str]) -> None:
         headers = {
@@ -522,28 +524,7 @@ def make_blob_app(store_dir: Path | None, *, token: str, public_base_url: str) -
     return BlobEmulatorApp(store, token=token, public_base_url=public_base_url)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def get_environ(self) -> Environ:
-        environ = super().get_environ()
-        environ["REQUEST_URI"] = self.path  # raw, so the pathname is decoded as UTF-8
-        return environ
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (socket.getfqdn) that can stall.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-        self.setup_environ()
-
-
-class BlobServer:
+class BlobServer(BackgroundServer):
     """A running emulator.
 
     `url` is the API base for `VERCEL_BLOB_API_URL`, `public_base_url` the origin blob URLs
@@ -551,11 +532,8 @@ class BlobServer:
     and `requests` can be inspected).
     """
 
-    def __init__(
-        self, server: _ThreadingWSGIServer, thread: threading.Thread, app: BlobEmulatorApp
-    ) -> None:
-        self._server = server
-        self._thread = thread
+    def __init__(self, server: WSGIServer, thread: threading.Thread, app: BlobEmulatorApp) -> None:
+        super().__init__(server, thread)
         self.app = app
         self.token = app.token
         self.public_base_url = app.public_base_url
@@ -566,17 +544,6 @@ class BlobServer:
         """The environment variables that point the SDK at this emulator."""
         return {"BLOB_READ_WRITE_TOKEN": self.token, "VERCEL_BLOB_API_URL": self.url}
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> BlobServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
 
 def start_blob_emulator(
     *,
@@ -586,21 +553,9 @@ def start_blob_emulator(
     port: int = 0,
 ) -> BlobServer:
     """Serve the emulator on a daemon thread; `port=0` picks a free port (see `.url`)."""
-    server = _ThreadingWSGIServer((host, port), _QuietHandler)
-    bound_host, bound_port = server.server_address[:2]
-    public_host = "127.0.0.1" if bound_host in ("", "0.0.0.0") else bound_host  # noqa: S104
-    app = make_blob_app(
-        store_dir, token=token, public_base_url=f"http://{public_host}:{bound_port}"
-    )
-    server.set_app(app)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.1},
-        name="blob-emulator",
-        daemon=True,
-    )
-    thread.start()
-    return BlobServer(server, thread, app)
+    server = make_server(host, port)
+    app = make_blob_app(store_dir, token=token, public_base_url=server_url(server))
+    return BlobServer(server, serve_on_thread(server, app, name="blob-emulator"), app)
 
 
 def main(argv: list[str] | None = None) -> None:

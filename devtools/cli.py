@@ -160,8 +160,8 @@ def start_services() -> None:
 
 
 def banner(url: str, cron_secret: str, users: Sequence[tuple[str, str, str]]) -> str:
-    from devtools.devserver import VERCEL_JSON
     from devtools.seed import DEMO_PASSWORD
+    from devtools.vercel_routing import VERCEL_JSON
 
     crons = json.loads(VERCEL_JSON.read_text(encoding="utf-8")).get("crons", [])
     lines = [

@@ -25,21 +25,24 @@ import base64
 import hmac
 import json
 import logging
-import socketserver
 import threading
-from collections.abc import Callable, Iterable
-from http import HTTPStatus
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import WSGIServer
 
 import redis
 
-logger = logging.getLogger(__name__)
+from devtools.wsgi_server import (
+    BackgroundServer,
+    Environ,
+    StartResponse,
+    WSGIApp,
+    json_response,
+    start_server,
+)
 
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+logger = logging.getLogger(__name__)
 
 # Commands that change or depend on the state of one connection: meaningless over REST.
 UNAVAILABLE = frozenset(
@@ -199,63 +202,28 @@ def make_bridge_app(redis_client: redis.Redis, token: str) -> WSGIApp:
         except Exception as exc:  # the client gets JSON, never a traceback
             logger.exception("upstash bridge failure")
             status, payload = 500, {"error": f"ERR bridge failure: {type(exc).__name__}: {exc}"}
-        data = json.dumps(payload).encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-        return [data]
+        return json_response(start_response, status, payload)
 
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def get_environ(self) -> Environ:
-        environ = super().get_environ()
-        environ["REQUEST_URI"] = self.path  # raw, so path segments can be decoded one by one
-        return environ
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (socket.getfqdn) that can stall.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-        self.setup_environ()
-
-
-class BridgeServer:
+class BridgeServer(BackgroundServer):
     """A running bridge: `url` (no trailing slash), `token`, the Redis client, and `stop()`."""
 
     def __init__(
         self,
-        server: _ThreadingWSGIServer,
+        server: WSGIServer,
         thread: threading.Thread,
         redis_client: redis.Redis,
         token: str,
     ) -> None:
-        self._server = server
-        self._thread = thread
+        super().__init__(server, thread)
         self.redis = redis_client
         self.token = token
-        host, port = server.server_address[:2]
-        self.url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"  # noqa: S104
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().stop()
         self.redis.close()
-
-    def __enter__(self) -> BridgeServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def start_bridge(
@@ -271,13 +239,5 @@ def start_bridge(
         import fakeredis  # development-only dependency; Lua scripts need `lupa`
 
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer(version=(7, 4)), protocol=2)
-    server = _ThreadingWSGIServer((host, port), _QuietHandler)
-    server.set_app(make_bridge_app(client, token))
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.1},
-        name="upstash-bridge",
-        daemon=True,
-    )
-    thread.start()
+    server, thread = start_server(make_bridge_app(client, token), host, port, name="upstash-bridge")
     return BridgeServer(server, thread, client, token)

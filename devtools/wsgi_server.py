@@ -1,4 +1,4 @@
-"""The threaded wsgiref server behind the local stand-ins (dev server, Blob emulator, Upstash bridge).
+"""The threaded wsgiref server of the local stand-ins: dev server, Blob emulator, Upstash bridge.
 
 wsgiref's server, made fit for many concurrent local clients: a daemon thread per request, a
 listen queue of 128, no reverse DNS lookup when binding and no line per request on stderr.

@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
 from django.urls import URLPattern, URLResolver, get_urlconf, path, set_urlconf  # noqa: E402
 from ninja import NinjaAPI, Router  # noqa: E402
 from ninja.errors import AuthenticationError, HttpError, ValidationError  # noqa: E402
+from ninja.renderers import JSONRenderer  # noqa: E402
 
 from lib.errors import ApiError, error_response, validation_fields  # noqa: E402
 
@@ -193,6 +194,12 @@ class FunctionApp(WSGIHandler):
         return f"<FunctionApp {self.name}>"
 
 
+class Utf8JSONRenderer(JSONRenderer):
+    """Bangla text as UTF-8, not `\\u09..` escapes (a third of the bytes)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 class FunctionApi(NinjaAPI):
     """A function's Ninja API; operation ids read `<function>_<view>` (`catalog_list_products`)."""
 
@@ -213,6 +220,7 @@ def build_api(
         version="1",
         description=description,
         urls_namespace=name,
+        renderer=Utf8JSONRenderer(),
         openapi_url=f"/{schema_path}",
         docs_url=None,
     )

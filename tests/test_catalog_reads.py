@@ -100,7 +100,9 @@ def test_prices_are_decimal_strings_with_bdt_display_in_the_callers_language(cat
     english = get("/api/v1/products/silk-panjabi").json()
     assert english["price"] == "125000.00"
     assert english["price_display"] == "৳1,25,000.00"
-    bangla = get("/api/v1/products/silk-panjabi", **{"Accept-Language": "bn"}).json()
+    response = get("/api/v1/products/silk-panjabi", **{"Accept-Language": "bn"})
+    assert "সিল্ক পাঞ্জাবি".encode() in response.body  # UTF-8, not \u escapes
+    bangla = response.json()
     assert bangla["price_display"] == "৳১,২৫,০০০.০০"
     assert bangla["name"] == "সিল্ক পাঞ্জাবি"
 

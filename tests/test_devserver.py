@@ -15,15 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from devtools.demo_images import product_png
-from devtools.devserver import (
-    PARAM,
-    VERCEL_JSON,
-    DevApp,
-    DevServer,
-    Match,
-    RouteSyntaxError,
-    build_router,
-)
+from devtools.devserver import DevApp, DevServer
+from devtools.vercel_routing import PARAM, VERCEL_JSON, Match, RouteSyntaxError, build_router
 from lib.conf import config
 from tests.support import call
 

@@ -1,0 +1,88 @@
+"""Django admin for the whole store: staff manage users, vendors, catalog, orders and payments.
+
+Rows that record history (payment and order status events) or that are computed by the
+store (order lines and totals, payments, outbox, reservations) are read-only here.
+
+One module per area registers its models when imported; importing this package (as Django's
+admin autodiscovery does) imports them all.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from db.admin.catalog import (
+    SEO_FIELDS,
+    CategoryAdmin,
+    ChildCategoryInline,
+    ProductAdmin,
+    ProductImageAdmin,
+    ProductImageInline,
+    ProductVariationAdmin,
+    ProductVariationInline,
+)
+from db.admin.common import ReadOnlyMixin
+from db.admin.operations import (
+    InventoryAlertAdmin,
+    OutboxMessageAdmin,
+    ReservationStateFilter,
+    StockReservationAdmin,
+)
+from db.admin.orders import (
+    OrderAdmin,
+    OrderItemAdmin,
+    OrderItemInline,
+    OrderStatusEventAdmin,
+    OrderStatusEventInline,
+    PaymentInline,
+)
+from db.admin.payments import PaymentAdmin, PaymentEventAdmin, PaymentEventInline
+from db.admin.users import (
+    AddressAdmin,
+    AddressInline,
+    UserAdmin,
+    UserChangeForm,
+    UserCreationForm,
+    UserProfileAdmin,
+    UserProfileInline,
+)
+from db.admin.vendors import VendorAdmin, VendorMemberAdmin, VendorMemberInline
+
+admin.site.site_header = _("Zest Store administration")
+admin.site.site_title = _("Zest Store admin")
+
+__all__ = [
+    "SEO_FIELDS",
+    "AddressAdmin",
+    "AddressInline",
+    "CategoryAdmin",
+    "ChildCategoryInline",
+    "InventoryAlertAdmin",
+    "OrderAdmin",
+    "OrderItemAdmin",
+    "OrderItemInline",
+    "OrderStatusEventAdmin",
+    "OrderStatusEventInline",
+    "OutboxMessageAdmin",
+    "PaymentAdmin",
+    "PaymentEventAdmin",
+    "PaymentEventInline",
+    "PaymentInline",
+    "ProductAdmin",
+    "ProductImageAdmin",
+    "ProductImageInline",
+    "ProductVariationAdmin",
+    "ProductVariationInline",
+    "ReadOnlyMixin",
+    "ReservationStateFilter",
+    "StockReservationAdmin",
+    "UserAdmin",
+    "UserChangeForm",
+    "UserCreationForm",
+    "UserProfileAdmin",
+    "UserProfileInline",
+    "VendorAdmin",
+    "VendorMemberAdmin",
+    "VendorMemberInline",
+]

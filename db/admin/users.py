@@ -1,0 +1,96 @@
+"""Admin for users, their profiles and addresses."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from db.models import Address, User, UserProfile
+
+
+class UserCreationForm(auth_forms.AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+    fields = ("avatar_url", "bio", "preferences", "last_login_at")
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    extra = 0
+    fields = ("full_name", "phone", "address_line1", "area", "city", "division", "is_default")
+    show_change_link = True
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ("email", "full_name", "role", "is_active", "is_staff", "created_at")
+    list_filter = ("role", "is_active", "is_staff", "is_superuser", "preferred_language")
+    search_fields = ("email", "full_name", "phone")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("last_login", "created_at", "updated_at")
+    filter_horizontal = ("groups", "user_permissions")
+    inlines = (UserProfileInline, AddressInline)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("full_name", "phone", "preferred_language")}),
+        (
+            _("Role and permissions"),
+            {
+                "fields": (
+                    "role",
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
+        ),
+        (
+            _("Dates"),
+            {"fields": ("email_verified_at", "last_login", "created_at", "updated_at")},
+        ),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "last_login_at", "updated_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__full_name")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "phone", "city", "division", "country", "user", "is_default")
+    list_select_related = ("user",)
+    list_filter = ("is_default", "country", "division")
+    search_fields = ("full_name", "phone", "address_line1", "area", "city", "user__email")
+    autocomplete_fields = ("user",)
