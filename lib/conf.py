@@ -17,7 +17,8 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value; unset or empty means the default (as in `.env.example`)."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -117,7 +118,7 @@ def load_config() -> Config:
         blob_api_url=env_str("VERCEL_BLOB_API_URL"),
         media_url=env_str("MEDIA_URL", "/media/"),
         sentry_dsn=env_str("SENTRY_DSN"),
-        sentry_environment=env_str("SENTRY_ENVIRONMENT") or env_str("VERCEL_ENV", "development"),
+        sentry_environment=env_str("SENTRY_ENVIRONMENT", env_str("VERCEL_ENV", "development")),
         sentry_traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
         cron_secret=env_str("CRON_SECRET"),
         time_zone="Asia/Dhaka",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
-from lib.conf import config
+from lib.conf import DEV_SECRET_KEY, config
+
+if config.is_production and config.secret_key == DEV_SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set in production")
 
 DEBUG = config.debug
 SECRET_KEY = config.secret_key

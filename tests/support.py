@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +16,8 @@ from wsgiref.util import setup_testing_defaults
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+
+from lib.conf import REPO_ROOT
 
 
 @dataclass
@@ -31,7 +38,11 @@ def call(
     body: bytes | str | None = None,
     json_body: Any = None,
     headers: dict[str, str] | None = None,
+    isolated: bool = False,
 ) -> WsgiResponse:
+    """Call `app` once. `isolated=True` runs it exactly as in production (Django closes or
+    returns the thread's connection after the response); by default the caller's connection
+    and transaction are kept, like Django's test client does."""
     parts = urlsplit(url)
     if json_body is not None:
         body = json.dumps(json_body)
@@ -54,17 +65,45 @@ def call(
         captured["status"] = int(status.split()[0])
         captured["headers"] = {name.lower(): value for name, value in response_headers}
 
-    # Like Django's test client: keep the test's connection (and its transaction) open.
+    if isolated:
+        return collect(app(environ, start_response), captured)
+    with connection_kept_open():
+        return collect(app(environ, start_response), captured)
+
+
+@contextmanager
+def connection_kept_open() -> Iterator[None]:
+    """Like Django's test client: the request does not close the test's connection (and so
+    its transaction). Not for concurrent callers: signals are process-wide."""
     request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
-        chunks = app(environ, start_response)
-        try:
-            content = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                request_finished.disconnect(close_old_connections)
-                chunks.close()
+        yield
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+def collect(chunks: Iterable[bytes], captured: dict[str, Any]) -> WsgiResponse:
+    try:
+        content = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()  # fires request_finished, as a WSGI server would
     return WsgiResponse(captured["status"], captured["headers"], content)
+
+
+def run_python(
+    script: str, *, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh interpreter at the repository root: a cold start with its own
+    configuration, as a new function instance would have."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -133,3 +134,19 @@ def test_bad_query_parameters_are_422(catalog, query):
     response = get(f"/api/v1/products?{query}")
     assert response.status == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_share_the_connection_pool():
+    """More threads than pooled connections: every request still answers, none errors."""
+    groceries = factories.category(slug="groceries")
+    for n in range(5):
+        factories.product(category=groceries, slug=f"rice-{n}")
+
+    def fetch(_: int) -> tuple[int, int]:
+        response = call(api.catalog.app, "GET", "/api/v1/products", isolated=True)
+        return response.status, response.json()["count"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(fetch, range(48)))
+    assert results == [(200, 5)] * 48

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
 
 import api.health
-from lib.conf import REPO_ROOT
-from tests.support import call
+from tests.support import call, run_python
 
 SERVICES = {"database", "kv", "documents", "storage"}
 CLOSED_PORT = "127.0.0.1:9"  # discard port: nothing listens there
@@ -47,21 +43,13 @@ def health_in_fresh_process(**overrides: str) -> tuple[int, dict]:
         "print(json.dumps({'status': r.status, 'body': r.json()}))\n"
     )
     env = {
-        **os.environ,
         "DATABASE_URL": database_url_of_this_test_run(),
         "MONGODB_TIMEOUT_MS": "500",
         "DATABASE_POOL_TIMEOUT": "1",
         **overrides,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_python(script, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     return outcome["status"], outcome["body"]
 

@@ -136,6 +136,7 @@ def test_concurrent_requests_on_threads_share_one_app():
             "/api/v1/probe/orders",
             json_body={"quantity": index % 10, "note": f"n{index}"},
             headers={"X-Request-ID": f"req-{index}"},
+            isolated=True,
         )
         return response.json()["quantity"], response.headers["x-request-id"]
 

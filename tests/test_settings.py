@@ -1,0 +1,113 @@
+"""Configuration decides the behaviour: pooler mode, production guards, Sentry reporting."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+
+import pytest
+
+from devtools.wsgi_server import server_url, start_server
+from tests.support import run_python
+
+PRINT_DATABASE = (
+    "import json, lib.runtime\n"
+    "from django.conf import settings\n"
+    "db = settings.DATABASES['default']\n"
+    "print(json.dumps({'cursors_off': db.get('DISABLE_SERVER_SIDE_CURSORS', False),"
+    " 'options': db.get('OPTIONS', {}), 'age': db['CONN_MAX_AGE']}))\n"
+)
+POSTGRES = "postgres://zest@db.example.internal:6543/zest"
+
+
+def database_settings(**env: str) -> dict:
+    result = run_python(PRINT_DATABASE, env={"DATABASE_URL": POSTGRES, **env})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgres_is_pooled_with_a_small_pool_per_instance():
+    db = database_settings()
+    assert db["options"]["pool"] == {"min_size": 0, "max_size": 4, "timeout": 10.0}
+    assert db["age"] == 0  # psycopg's pool requires persistent connections off
+    assert db["cursors_off"] is False
+
+
+def test_transaction_mode_pooler_turns_server_side_cursors_off():
+    db = database_settings(DATABASE_TRANSACTION_POOLER="1", DATABASE_POOL_MAX="2")
+    assert db["cursors_off"] is True
+    assert db["options"]["pool"]["max_size"] == 2
+
+
+def test_production_refuses_to_start_with_the_development_secret_key():
+    result = run_python("import lib.runtime", env={"VERCEL_ENV": "production", "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
+    ok = run_python("import lib.runtime", env={"VERCEL_ENV": "production", "SECRET_KEY": "x" * 50})
+    assert ok.returncode == 0, ok.stderr[-2000:]
+
+
+class SentryIngest:
+    """Sentry's envelope endpoint (`POST /api/<project>/envelope/`), recording what arrives."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[list[dict]] = []
+        self.arrived = threading.Event()
+
+    def __call__(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if environ.get("HTTP_CONTENT_ENCODING") == "gzip":
+            body = gzip.decompress(body)
+        if environ["PATH_INFO"] == "/api/42/envelope/":
+            lines = [line for line in body.split(b"\n") if line.strip()]
+            self.envelopes.append([json.loads(line) for line in lines])
+            self.arrived.set()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
+@pytest.fixture
+def sentry():
+    ingest = SentryIngest()
+    server, _thread = start_server(ingest, "127.0.0.1", 0, name="sentry-ingest")
+    ingest.dsn = f"{server_url(server).replace('http://', 'http://public@')}/42"
+    yield ingest
+    server.shutdown()
+    server.server_close()
+
+
+FAILING_FUNCTION = (
+    "from lib.runtime import make_app\n"
+    "from ninja import Router\n"
+    "from tests.support import call\n"
+    "router = Router()\n"
+    "@router.get('/boom')\n"
+    "def boom(request):\n"
+    "    raise RuntimeError('kaput-for-sentry')\n"
+    "app = make_app('probe', [('', router)], title='probe')\n"
+    "response = call(app, 'GET', '/api/v1/boom', headers={'X-Request-ID': 'trace-42'})\n"
+    "print(response.status, response.json()['error']['code'])\n"
+)
+
+
+def test_unhandled_errors_reach_sentry_when_a_dsn_is_set(sentry):
+    result = run_python(FAILING_FUNCTION, env={"SENTRY_DSN": sentry.dsn})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["500", "internal_error"]
+    assert sentry.arrived.wait(10)
+    events = [item for envelope in sentry.envelopes for item in envelope if "exception" in item]
+    assert events, sentry.envelopes
+    exception = events[0]["exception"]["values"][-1]
+    assert (exception["type"], exception["value"]) == ("RuntimeError", "kaput-for-sentry")
+    assert events[0]["tags"]["request_id"] == "trace-42"
+
+
+def test_sentry_is_off_without_a_dsn(sentry):
+    result = run_python(
+        FAILING_FUNCTION + "import sentry_sdk\nprint(sentry_sdk.is_initialized())\n",
+        env={"SENTRY_DSN": ""},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["500", "internal_error", "False"]
+    assert sentry.envelopes == []
