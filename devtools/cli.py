@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -94,8 +93,6 @@ def dev(args: list[str]) -> int:
             os.environ[name] = value
 
     config = setup_django()  # after the defaults: settings read the environment once
-    # One access line per request is enough; the KV client logs every REST call at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     migrate()
     users = ()
     if not options.no_seed:

@@ -36,11 +36,11 @@ from db.models import (
     VendorStatus,
 )
 from devtools.demo_images import product_png
+from lib.money import BANGLA_DIGITS
 
 # Printed by `zest dev`; local demo accounts only, never a deployed secret.
 DEMO_PASSWORD = "ZestDemo!2026"  # noqa: S105
 CENT = Decimal("0.01")
-BANGLA_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 
 
 def table(text: str) -> list[list[str]]:
@@ -48,7 +48,7 @@ def table(text: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("|")] for line in text.strip().splitlines()]
 
 
-# Emails, roles and phones of the demo accounts, one per role.
+# Emails, roles and phones of the demo accounts: every role, some twice.
 USERS = """
 admin@zest.test        | admin        | Farhana Rahman | +8801711234567
 staff@zest.test        | staff        | Kamal Hossain  | +8801819876543
@@ -56,6 +56,8 @@ support@zest.test      | support      | Tanvir Ahmed   | +8801912345678
 vendor.owner@zest.test | vendor_owner | Shirin Akter   | +8801612345678
 vendor.staff@zest.test | vendor_staff | Rafiq Islam    | +8801512345678
 customer@zest.test     | customer     | Nusrat Jahan   | +8801311223344
+customer2@zest.test    | customer     | Arif Chowdhury | +8801411556677
+gadgets.owner@zest.test | vendor_owner | Mahmud Hasan  | +8801811000333
 """
 DEMO_USERS = tuple((email, role, name) for email, role, name, _ in table(USERS))
 ADMIN_SITE_ROLES = {UserRole.ADMIN, UserRole.STAFF, UserRole.SUPPORT}
@@ -70,6 +72,7 @@ K | karnaphuli-gadgets | Karnaphuli Gadgets | 8.00  | sales@karnaphuli.test | +8
 VENDOR_MEMBERS = (
     ("nakshi-ghar", "vendor.owner@zest.test", VendorRole.OWNER),
     ("nakshi-ghar", "vendor.staff@zest.test", VendorRole.STAFF),
+    ("karnaphuli-gadgets", "gadgets.owner@zest.test", VendorRole.OWNER),
 )
 # The demo customer's address book: line 1 | area | city | division | postcode | default
 ADDRESSES = """
