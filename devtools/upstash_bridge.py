@@ -207,8 +207,24 @@ def make_bridge_app(redis_client: redis.Redis, token: str) -> WSGIApp:
     return app
 
 
+class CountingApp:
+    """Wraps a WSGI app and counts the HTTP requests it receives: for the bridge, the KV round
+    trips its clients make (a single command and a whole pipeline are one each)."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        with self._lock:
+            self.count += 1
+        return self.app(environ, start_response)
+
+
 class BridgeServer(BackgroundServer):
-    """A running bridge: `url` (no trailing slash), `token`, the Redis client, and `stop()`."""
+    """A running bridge: `url` (no trailing slash), `token`, the Redis client, `request_count`
+    (HTTP requests received so far) and `stop()`."""
 
     def __init__(
         self,
@@ -216,10 +232,16 @@ class BridgeServer(BackgroundServer):
         thread: threading.Thread,
         redis_client: redis.Redis,
         token: str,
+        counter: CountingApp | None = None,
     ) -> None:
         super().__init__(server, thread)
         self.redis = redis_client
         self.token = token
+        self._counter = counter
+
+    @property
+    def request_count(self) -> int:
+        return self._counter.count if self._counter is not None else 0
 
     def stop(self) -> None:
         super().stop()
@@ -239,5 +261,6 @@ def start_bridge(
         import fakeredis  # development-only dependency; Lua scripts need `lupa`
 
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer(version=(7, 4)), protocol=2)
-    server, thread = start_server(make_bridge_app(client, token), host, port, name="upstash-bridge")
-    return BridgeServer(server, thread, client, token)
+    counter = CountingApp(make_bridge_app(client, token))
+    server, thread = start_server(counter, host, port, name="upstash-bridge")
+    return BridgeServer(server, thread, client, token, counter)

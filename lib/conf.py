@@ -7,10 +7,14 @@ environment variable; production supplies the real services through the environm
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -42,6 +46,46 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+class Rate(NamedTuple):
+    """A rate limit: at most `requests` per sliding window of `window` seconds."""
+
+    requests: int
+    window: int
+
+
+def env_rate(name: str, default: str) -> Rate:
+    """`"300/60"` = 300 requests per 60 seconds."""
+    raw = env_str(name, default)
+    requests, slash, window = raw.partition("/")
+    try:
+        rate = Rate(int(requests), int(window))
+    except ValueError:
+        rate = Rate(0, 0)
+    if not slash or rate.requests < 1 or rate.window < 1:
+        raise ValueError(f"{name} must look like '300/60' (requests/seconds), not {raw!r}")
+    return rate
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+GEO_GATE_MODES = ("auto", "on", "off")
+
+
+def env_networks(name: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs (IPv4 or IPv6; a bare address is a /32 or /128)."""
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in env_list(name))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+
+
+def env_geo_gate(on_vercel: bool) -> bool:
+    """`GEO_GATE`: "on", "off", or "auto" (the default: on when running on Vercel)."""
+    mode = env_str("GEO_GATE", "auto").lower()
+    if mode not in GEO_GATE_MODES:
+        raise ValueError(f"GEO_GATE must be one of {', '.join(GEO_GATE_MODES)}, not {mode!r}")
+    return on_vercel if mode == "auto" else mode == "on"
+
+
 def default_data_dir() -> Path:
     # Vercel's filesystem is read-only except /tmp.
     if os.environ.get("VERCEL"):
@@ -50,6 +94,56 @@ def default_data_dir() -> Path:
 
 
 DEV_SECRET_KEY = "zest-insecure-development-key-change-me-0123456789abcdef"  # noqa: S105
+JWT_KEY_LABEL = b"zest-store/jwt-signing-key/v1"
+
+
+def derived_jwt_key(secret_key: str) -> str:
+    """The default access-token key: HMAC-SHA256 of a fixed label under SECRET_KEY, so the
+    Django secret itself never signs tokens and a dedicated key can replace it any time."""
+    return hmac.new(secret_key.encode(), JWT_KEY_LABEL, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthConfig:
+    """Sign-in with Google, Apple and Facebook: our client ids and the providers' endpoints.
+
+    A provider with no client id configured refuses every sign-in. The endpoints are
+    configurable so tests and local development can point at `devtools.oauth_provider`.
+    """
+
+    google_client_ids: tuple[str, ...] = ()
+    apple_client_ids: tuple[str, ...] = ()
+    facebook_app_id: str = ""
+    facebook_app_secret: str = ""
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    apple_jwks_url: str = "https://appleid.apple.com/auth/keys"
+    facebook_graph_url: str = "https://graph.facebook.com"
+    # Facebook's Graph API has no `email_verified`; it returns only a primary email it holds.
+    facebook_trust_email: bool = True
+    http_timeout: float = 3.0
+    jwks_cache_seconds: float = 3600.0
+    jwks_refetch_seconds: float = 60.0
+    leeway_seconds: int = 60
+
+
+def load_oauth_config() -> OAuthConfig:
+    defaults = OAuthConfig()
+    return OAuthConfig(
+        google_client_ids=tuple(env_list("GOOGLE_CLIENT_IDS")),
+        apple_client_ids=tuple(env_list("APPLE_CLIENT_IDS")),
+        facebook_app_id=env_str("FACEBOOK_APP_ID"),
+        facebook_app_secret=env_str("FACEBOOK_APP_SECRET"),
+        google_jwks_url=env_str("OAUTH_GOOGLE_JWKS_URL", defaults.google_jwks_url),
+        apple_jwks_url=env_str("OAUTH_APPLE_JWKS_URL", defaults.apple_jwks_url),
+        facebook_graph_url=env_str("OAUTH_FACEBOOK_GRAPH_URL", defaults.facebook_graph_url).rstrip(
+            "/"
+        ),
+        facebook_trust_email=env_bool("OAUTH_FACEBOOK_TRUST_EMAIL", defaults.facebook_trust_email),
+        http_timeout=env_float("OAUTH_HTTP_TIMEOUT", defaults.http_timeout),
+        jwks_cache_seconds=env_float("OAUTH_JWKS_CACHE_SECONDS", defaults.jwks_cache_seconds),
+        jwks_refetch_seconds=env_float("OAUTH_JWKS_REFETCH_SECONDS", defaults.jwks_refetch_seconds),
+        leeway_seconds=env_int("OAUTH_LEEWAY_SECONDS", defaults.leeway_seconds),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +178,23 @@ class Config:
     sentry_traces_sample_rate: float
     cron_secret: str
     time_zone: str
+    # API keys
+    api_key_cache_ttl: int
+    api_signature_window: int
+    # abuse controls
+    rate_limit_default: Rate
+    rate_limit_sensitive: Rate
+    geo_gate: bool
+    geo_allowed_countries: frozenset[str]
+    geo_allow_cidrs: tuple[IPNetwork, ...]
+    # sign-in with Google / Apple / Facebook
+    oauth: OAuthConfig
+    # users and sessions
+    jwt_signing_key: str
+    jwt_access_ttl: int
+    refresh_ttl: int
+    storefront_url: str
+    default_from_email: str
 
     @property
     def media_root(self) -> Path:
@@ -96,12 +207,13 @@ class Config:
 
 def load_config() -> Config:
     data_dir = Path(env_str("ZEST_DATA_DIR") or default_data_dir())
+    on_vercel = bool(os.environ.get("VERCEL"))
     return Config(
         debug=env_bool("ZEST_DEBUG"),
         secret_key=env_str("SECRET_KEY", DEV_SECRET_KEY),
         allowed_hosts=env_list("ALLOWED_HOSTS", "*"),
         data_dir=data_dir,
-        on_vercel=bool(os.environ.get("VERCEL")),
+        on_vercel=on_vercel,
         vercel_env=env_str("VERCEL_ENV", "development"),
         database_url=env_str("DATABASE_URL") or f"sqlite:///{data_dir / 'dev.sqlite3'}",
         database_pool_min=env_int("DATABASE_POOL_MIN", 0),
@@ -122,6 +234,20 @@ def load_config() -> Config:
         sentry_traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
         cron_secret=env_str("CRON_SECRET"),
         time_zone="Asia/Dhaka",
+        api_key_cache_ttl=env_int("API_KEY_CACHE_TTL", 300),
+        api_signature_window=env_int("API_SIGNATURE_WINDOW", 300),
+        rate_limit_default=env_rate("RATE_LIMIT_DEFAULT", "300/60"),
+        rate_limit_sensitive=env_rate("RATE_LIMIT_SENSITIVE", "10/60"),
+        geo_gate=env_geo_gate(on_vercel),
+        geo_allowed_countries=frozenset(c.upper() for c in env_list("GEO_ALLOWED_COUNTRIES", "BD")),
+        geo_allow_cidrs=env_networks("GEO_ALLOW_CIDRS"),
+        oauth=load_oauth_config(),
+        jwt_signing_key=env_str("JWT_SIGNING_KEY")
+        or derived_jwt_key(env_str("SECRET_KEY", DEV_SECRET_KEY)),
+        jwt_access_ttl=env_int("JWT_ACCESS_TTL", 900),
+        refresh_ttl=env_int("REFRESH_TTL", 30 * 24 * 3600),
+        storefront_url=env_str("STOREFRONT_URL", "http://localhost:3000").rstrip("/"),
+        default_from_email=env_str("DEFAULT_FROM_EMAIL", "Zest Store <no-reply@localhost>"),
     )
 
 

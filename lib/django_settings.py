@@ -34,6 +34,8 @@ MIDDLEWARE = [
     "lib.middleware.SecurityHeadersMiddleware",
     "lib.middleware.JsonErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # geo gate -> API key -> rate limit; the JWT user and RBAC follow as route auth (Require)
+    "lib.access.middleware.AccessMiddleware",
 ]
 ADMIN_MIDDLEWARE = [
     "lib.middleware.RequestIdMiddleware",
@@ -120,6 +122,20 @@ TIME_ZONE = config.time_zone  # shown in Asia/Dhaka; stored as UTC
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Strength rules for new passwords (lib.access.passwords renders their messages in English
+# or Bangla from each rule's error code).
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "full_name")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

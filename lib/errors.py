@@ -44,6 +44,86 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many requests. Please try again later.",
         "অনেক বেশি অনুরোধ। অনুগ্রহ করে পরে আবার চেষ্টা করুন।",
     ),
+    "region_blocked": (
+        "This service is not available in your region.",
+        "আপনার অঞ্চলে এই সেবাটি পাওয়া যায় না।",
+    ),
+    # users and sessions
+    "email_taken": (
+        "An account with this email address already exists.",
+        "এই ইমেইল ঠিকানা দিয়ে ইতিমধ্যে একটি অ্যাকাউন্ট আছে।",
+    ),
+    "email_invalid": ("Enter a valid email address.", "একটি সঠিক ইমেইল ঠিকানা লিখুন।"),
+    "phone_invalid": (
+        "Enter a valid Bangladeshi mobile number, e.g. 01712345678.",
+        "একটি সঠিক বাংলাদেশি মোবাইল নম্বর লিখুন, যেমন ০১৭১২৩৪৫৬৭৮।",
+    ),
+    "password_too_weak": ("The password is too weak.", "পাসওয়ার্ডটি যথেষ্ট শক্তিশালী নয়।"),
+    "password_incorrect": (
+        "The current password is incorrect.",
+        "বর্তমান পাসওয়ার্ডটি সঠিক নয়।",
+    ),
+    "invalid_credentials": (
+        "The email or password is incorrect.",
+        "ইমেইল বা পাসওয়ার্ড সঠিক নয়।",
+    ),
+    "account_disabled": (
+        "This account has been disabled.",
+        "এই অ্যাকাউন্টটি নিষ্ক্রিয় করা হয়েছে।",
+    ),
+    "refresh_token_invalid": (
+        "The refresh token is invalid or has expired. Please sign in again.",
+        "রিফ্রেশ টোকেনটি অবৈধ বা মেয়াদোত্তীর্ণ। অনুগ্রহ করে আবার সাইন ইন করুন।",
+    ),
+    "refresh_token_reused": (
+        "This refresh token was already used, so the session was ended for safety. "
+        "Please sign in again.",
+        "এই রিফ্রেশ টোকেনটি আগেই ব্যবহার করা হয়েছে, তাই নিরাপত্তার জন্য সেশনটি বন্ধ করা হয়েছে। "
+        "অনুগ্রহ করে আবার সাইন ইন করুন।",
+    ),
+    "refresh_in_progress": (
+        "This refresh token was just used by another request. Use the newest tokens.",
+        "এই রিফ্রেশ টোকেনটি এইমাত্র অন্য একটি অনুরোধে ব্যবহৃত হয়েছে। সর্বশেষ টোকেন ব্যবহার করুন।",
+    ),
+    "verification_token_invalid": (
+        "This verification link is invalid, already used or expired.",
+        "এই যাচাইকরণ লিংকটি অবৈধ, আগেই ব্যবহৃত বা মেয়াদোত্তীর্ণ।",
+    ),
+    "reset_token_invalid": (
+        "This password reset link is invalid, already used or expired.",
+        "এই পাসওয়ার্ড রিসেট লিংকটি অবৈধ, আগেই ব্যবহৃত বা মেয়াদোত্তীর্ণ।",
+    ),
+    # API keys
+    "api_key_required": (
+        "An API key is required: send it in the X-API-Key header.",
+        "একটি API কী প্রয়োজন: X-API-Key হেডারে এটি পাঠান।",
+    ),
+    "api_key_invalid": ("The API key is not valid.", "API কীটি বৈধ নয়।"),
+    "api_key_revoked": ("This API key has been revoked.", "এই API কীটি বাতিল করা হয়েছে।"),
+    "api_secret_required": (
+        "This API key needs its secret (X-API-Secret) or a request signature "
+        "(X-Signature and X-Timestamp).",
+        "এই API কীর সাথে এর সিক্রেট (X-API-Secret) অথবা অনুরোধের স্বাক্ষর "
+        "(X-Signature ও X-Timestamp) প্রয়োজন।",
+    ),
+    "api_secret_invalid": ("The API secret is not valid.", "API সিক্রেটটি বৈধ নয়।"),
+    "signature_invalid": ("The request signature is not valid.", "অনুরোধের স্বাক্ষরটি বৈধ নয়।"),
+    "signature_expired": (
+        "The request timestamp is too far from the current time; sign the request again.",
+        "অনুরোধের সময়চিহ্ন বর্তমান সময় থেকে অনেক দূরে; অনুরোধটি আবার স্বাক্ষর করুন।",
+    ),
+    "signature_replayed": (
+        "This signed request was already received; sign every request afresh.",
+        "এই স্বাক্ষরিত অনুরোধটি আগেই গৃহীত হয়েছে; প্রতিটি অনুরোধ নতুন করে স্বাক্ষর করুন।",
+    ),
+    "origin_denied": (
+        "This website is not allowed to use this API key.",
+        "এই ওয়েবসাইটকে এই API কী ব্যবহারের অনুমতি দেওয়া হয়নি।",
+    ),
+    "scope_denied": (
+        "This API key does not have the scope this request needs.",
+        "এই অনুরোধের জন্য প্রয়োজনীয় অনুমতি (স্কোপ) এই API কীর নেই।",
+    ),
     "internal_error": (
         "Something went wrong on our side.",
         "আমাদের দিকে একটি সমস্যা হয়েছে।",
@@ -51,6 +131,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "service_unavailable": (
         "The service is temporarily unavailable.",
         "সেবাটি সাময়িকভাবে অনুপলব্ধ।",
+    ),
+    # sign-in with Google / Apple / Facebook
+    "oauth_token_invalid": (
+        "The sign-in token is invalid or has expired. Please sign in again.",
+        "সাইন-ইন টোকেনটি অবৈধ বা এর মেয়াদ শেষ হয়ে গেছে। অনুগ্রহ করে আবার সাইন ইন করুন।",
+    ),
+    "oauth_provider_unavailable": (
+        "The sign-in provider could not be reached. Please try again shortly.",
+        "সাইন-ইন প্রদানকারীর সাথে যোগাযোগ করা যায়নি। অনুগ্রহ করে একটু পরে আবার চেষ্টা করুন।",
+    ),
+    "oauth_provider_disabled": (
+        "Sign-in with this provider is not available.",
+        "এই প্রদানকারীর মাধ্যমে সাইন ইন করার সুবিধা নেই।",
+    ),
+    "oauth_email_unverified": (
+        "An account with this email already exists, and the sign-in provider has not verified "
+        "the email. Sign in with your password instead.",
+        "এই ইমেইলে ইতিমধ্যে একটি অ্যাকাউন্ট আছে, কিন্তু সাইন-ইন প্রদানকারী ইমেইলটি যাচাই "
+        "করেনি। এর বদলে আপনার পাসওয়ার্ড দিয়ে সাইন ইন করুন।",
+    ),
+    "oauth_email_missing": (
+        "The sign-in provider did not share your email address. Allow access to it and try again.",
+        "সাইন-ইন প্রদানকারী আপনার ইমেইল ঠিকানা দেয়নি। ইমেইলের অনুমতি দিয়ে আবার চেষ্টা করুন।",
     ),
 }
 

@@ -59,6 +59,13 @@ def get_kv() -> Redis:
     return _client
 
 
+def local_bridge() -> Any:
+    """The embedded Upstash bridge this process started (a `devtools.upstash_bridge.BridgeServer`,
+    whose `request_count` counts KV round trips), or None when talking to Upstash itself."""
+    get_kv()
+    return _bridge
+
+
 def kv_ping() -> float:
     """Round-trip latency of a PING in milliseconds; raises if the store does not answer PONG."""
     started = time.perf_counter()

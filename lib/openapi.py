@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import threading
 from pathlib import Path
 from typing import Any
 
+from lib.access.paths import is_exempt
 from lib.conf import REPO_ROOT
 
 API_DIR = REPO_ROOT / "api"
@@ -54,7 +56,7 @@ def merge_schemas(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for path, operations in schema.get("paths", {}).items():
             if path in merged["paths"]:
                 raise ValueError(f"{path} is served by two functions (second: {name})")
-            merged["paths"][path] = operations
+            merged["paths"][path] = copy.deepcopy(operations)
             for operation in operations.values():
                 for tag in operation.get("tags", []):
                     if tag not in seen_tags:
@@ -66,7 +68,38 @@ def merge_schemas(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 existing = merged["components"][section].setdefault(key, value)
                 if existing != value:
                     raise ValueError(f"components.{section}.{key} differs between functions")
+    add_api_key_requirements(merged)
     return merged
+
+
+API_KEY_SCHEMES = {
+    "ApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The calling application's key id (publishable or secret key).",
+    },
+    "ApiSecret": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Secret",
+        "description": "A secret key's secret (server-side callers; or sign the request).",
+    },
+}
+
+
+def add_api_key_requirements(merged: dict[str, Any]) -> None:
+    """Every non-exempt operation needs an API key: a publishable key alone, or a secret key
+    with its secret; on top of what the route itself requires (a signed-in user)."""
+    merged["components"]["securitySchemes"].update(API_KEY_SCHEMES)
+    for path, operations in merged["paths"].items():
+        if is_exempt(path):
+            continue
+        for operation in operations.values():
+            own = operation.get("security") or [{}]
+            operation["security"] = [{**requirement, "ApiKey": []} for requirement in own] + [
+                {**requirement, "ApiKey": [], "ApiSecret": []} for requirement in own
+            ]
 
 
 def merged_openapi_schema() -> dict[str, Any]:

@@ -27,3 +27,16 @@ def documents():
     so isolation comes from a new database name rather than from cleaning up.
     """
     return get_mongo_client()[f"{get_documents_db().name}_{uuid.uuid4().hex[:12]}"]
+
+
+@pytest.fixture
+def server_key(kv) -> dict[str, str]:
+    """Headers of a secret API key holding every scope: a trusted server-side caller.
+    Needs a `django_db` mark on the test (the key is a database row). Its record is already
+    in the KV cache, as on a warm function, so query counts show the steady state."""
+    from lib.access.api_key_cache import api_key_record_fill
+    from lib.access.api_keys import SCOPES, api_key_create
+
+    key, secret = api_key_create(name="test server", kind="secret", scopes=list(SCOPES))
+    api_key_record_fill(key_id=key.key_id)
+    return {"X-API-Key": key.key_id, "X-API-Secret": secret}

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from lib.conf import REPO_ROOT
 
@@ -107,3 +107,11 @@ def run_python(
         timeout=timeout,
         check=False,
     )
+
+
+def database_url_of_this_test_run() -> str:
+    """A URL of the database this test run uses, for a fresh process to share it."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

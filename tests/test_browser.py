@@ -71,7 +71,7 @@ def page(browser):
     context.close()
 
 
-def test_docs_page_lists_every_function_and_runs_a_call(server, page):
+def test_docs_page_lists_every_function_and_runs_a_call(server, page, server_key):
     groceries = factories.category(name_en="Groceries", slug="groceries")
     factories.product(category=groceries, slug="miniket-rice", name_en="Miniket Rice 5kg")
 
@@ -81,6 +81,15 @@ def test_docs_page_lists_every_function_and_runs_a_call(server, page):
     assert {"/api/health", "/api/v1/products", "/api/cron/inventory-alerts"} <= {
         p.strip().replace("\u200b", "") for p in paths
     }
+
+    # Enter the API key and secret the way a developer does, in the Authorize dialog.
+    page.get_by_role("button", name="Authorize").first.click()
+    modal = page.locator(".modal-ux")
+    for scheme, header in (("ApiKey", "X-API-Key"), ("ApiSecret", "X-API-Secret")):
+        box = modal.locator(".auth-container", has_text=f"{scheme} (apiKey)")
+        box.locator("input").fill(server_key[header])
+        box.locator("button.authorize").click()
+    modal.locator("button.btn-done").first.click()
 
     # Try the product list for real from the page (try-it-out is on by default).
     operation = page.locator("#operations-catalog-catalog_list_products")

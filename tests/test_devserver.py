@@ -397,18 +397,19 @@ def test_cron_needs_the_secret(server):
 
 
 @live
-def test_unknown_route_gets_the_json_envelope(server):
-    reply = fetch(server, "/no/such/page", headers={"Accept-Language": "bn"})
+def test_unknown_route_gets_the_json_envelope(server, server_key):
+    reply = fetch(server, "/no/such/page", headers={"Accept-Language": "bn", **server_key})
 
     error = assert_envelope(reply, 404, "not_found")
     assert error["message"] == "অনুরোধ করা তথ্য পাওয়া যায়নি।"
 
 
 @live
-def test_unknown_route_gets_the_json_envelope_in_debug_mode_too(server, settings):
+def test_unknown_route_gets_the_json_envelope_in_debug_mode_too(server, settings, server_key):
     settings.DEBUG = True  # as `zest dev` runs
 
-    assert_envelope(fetch(server, "/no/such/page"), 404, "not_found")
+    assert_envelope(fetch(server, "/no/such/page", headers=server_key), 404, "not_found")
+    assert_envelope(fetch(server, "/no/such/page"), 401, "api_key_required")
 
 
 @live

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection
 
 import api.health
-from tests.support import call, run_python
+from tests.support import call, database_url_of_this_test_run, run_python
 
 SERVICES = {"database", "kv", "documents", "storage"}
 CLOSED_PORT = "127.0.0.1:9"  # discard port: nothing listens there
@@ -25,13 +24,6 @@ def test_health_is_200_when_every_service_is_up():
         assert service["up"] is True, name
         assert 0 <= service["latency_ms"] < 3000, name
     assert response.headers["cache-control"] == "no-store"
-
-
-def database_url_of_this_test_run() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def health_in_fresh_process(**overrides: str) -> tuple[int, dict]:

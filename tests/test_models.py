@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from db.models import (
     Address,
+    ApiKey,
+    ApiKeySecret,
     Category,
     InventoryAlert,
     InventoryAlertKind,
@@ -38,6 +40,7 @@ from db.models import (
     Product,
     ProductImage,
     ProductVariation,
+    SocialAccount,
     StockReservation,
     User,
     UserProfile,
@@ -537,6 +540,9 @@ def build_store(n: int) -> Order:
     """One of everything the admin shows, all linked together."""
     user = User.objects.create_user(f"buyer{n}@example.com", "pw")
     UserProfile.objects.create(user=user)
+    SocialAccount.objects.create(user=user, provider="google", subject=f"g{n}")
+    api_key = ApiKey.objects.create(name=f"Key {n}", key_id=f"zk_sec_admin{n}", kind="secret")
+    ApiKeySecret.objects.create(api_key=api_key, secret_hash=f"{n:064x}", prefix=f"p{n}")
     address = Address.objects.create(
         user=user, full_name="Rahim", phone="+8801712345678", address_line1="Road 1", city="Dhaka"
     )

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from devtools.wsgi_server import server_url, start_server
-from tests.support import run_python
+from tests.support import database_url_of_this_test_run, run_python
 
 PRINT_DATABASE = (
     "import json, lib.runtime\n"
@@ -80,19 +80,24 @@ def sentry():
 FAILING_FUNCTION = (
     "from lib.runtime import make_app\n"
     "from ninja import Router\n"
+    "from lib.access.api_keys import api_key_create\n"
     "from tests.support import call\n"
     "router = Router()\n"
     "@router.get('/boom')\n"
     "def boom(request):\n"
     "    raise RuntimeError('kaput-for-sentry')\n"
     "app = make_app('probe', [('', router)], title='probe')\n"
-    "response = call(app, 'GET', '/api/v1/boom', headers={'X-Request-ID': 'trace-42'})\n"
+    "key, secret = api_key_create(name='probe', kind='secret', scopes=['storefront:read'])\n"
+    "headers = {'X-Request-ID': 'trace-42', 'X-API-Key': key.key_id, 'X-API-Secret': secret}\n"
+    "response = call(app, 'GET', '/api/v1/boom', headers=headers)\n"
     "print(response.status, response.json()['error']['code'])\n"
 )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_unhandled_errors_reach_sentry_when_a_dsn_is_set(sentry):
-    result = run_python(FAILING_FUNCTION, env={"SENTRY_DSN": sentry.dsn})
+    env = {"SENTRY_DSN": sentry.dsn, "DATABASE_URL": database_url_of_this_test_run()}
+    result = run_python(FAILING_FUNCTION, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["500", "internal_error"]
     assert sentry.arrived.wait(10)
@@ -103,10 +108,11 @@ def test_unhandled_errors_reach_sentry_when_a_dsn_is_set(sentry):
     assert events[0]["tags"]["request_id"] == "trace-42"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_sentry_is_off_without_a_dsn(sentry):
     result = run_python(
         FAILING_FUNCTION + "import sentry_sdk\nprint(sentry_sdk.is_initialized())\n",
-        env={"SENTRY_DSN": ""},
+        env={"SENTRY_DSN": "", "DATABASE_URL": database_url_of_this_test_run()},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["500", "internal_error", "False"]

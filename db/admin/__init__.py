@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from db.admin.access import ApiKeyAdmin, ApiKeySecretAdmin, ApiKeySecretInline
 from db.admin.catalog import (
     SEO_FIELDS,
     CategoryAdmin,
@@ -41,6 +42,8 @@ from db.admin.payments import PaymentAdmin, PaymentEventAdmin, PaymentEventInlin
 from db.admin.users import (
     AddressAdmin,
     AddressInline,
+    SocialAccountAdmin,
+    SocialAccountInline,
     UserAdmin,
     UserChangeForm,
     UserCreationForm,
@@ -56,6 +59,9 @@ __all__ = [
     "SEO_FIELDS",
     "AddressAdmin",
     "AddressInline",
+    "ApiKeyAdmin",
+    "ApiKeySecretAdmin",
+    "ApiKeySecretInline",
     "CategoryAdmin",
     "ChildCategoryInline",
     "InventoryAlertAdmin",
@@ -76,6 +82,8 @@ __all__ = [
     "ProductVariationInline",
     "ReadOnlyMixin",
     "ReservationStateFilter",
+    "SocialAccountAdmin",
+    "SocialAccountInline",
     "StockReservationAdmin",
     "UserAdmin",
     "UserChangeForm",

@@ -1,4 +1,4 @@
-"""Admin for users, their profiles and addresses."""
+"""Admin for users, their profiles, addresses and sign-in links (Google, Apple, Facebook)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from db.models import Address, User, UserProfile
+from db.admin.common import ReadOnlyMixin
+from db.models import Address, SocialAccount, User, UserProfile
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -35,6 +36,17 @@ class AddressInline(admin.TabularInline):
     show_change_link = True
 
 
+class SocialAccountInline(ReadOnlyMixin, admin.TabularInline):
+    """Sign-in links: made by signing in with the provider, never by hand."""
+
+    model = SocialAccount
+    extra = 0
+    fields = ("provider", "subject", "email", "created_at")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return obj is not None and super().has_view_permission(request, obj)  # not when adding
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
@@ -46,7 +58,7 @@ class UserAdmin(BaseUserAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ("last_login", "created_at", "updated_at")
     filter_horizontal = ("groups", "user_permissions")
-    inlines = (UserProfileInline, AddressInline)
+    inlines = (UserProfileInline, AddressInline, SocialAccountInline)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("full_name", "phone", "preferred_language")}),
@@ -94,3 +106,16 @@ class AddressAdmin(admin.ModelAdmin):
     list_filter = ("is_default", "country", "division")
     search_fields = ("full_name", "phone", "address_line1", "area", "city", "user__email")
     autocomplete_fields = ("user",)
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("provider", "subject", "email", "user", "created_at")
+    list_select_related = ("user",)
+    list_filter = ("provider",)
+    search_fields = ("subject", "email", "user__email")
+    date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Unlinking is allowed: the user then signs in with their password or links again.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)

@@ -1,5 +1,6 @@
 """Every model of the store, importable as `from db.models import Product`."""
 
+from .access import ApiKey, ApiKeyKind, ApiKeySecret
 from .base import (
     E164_VALIDATOR,
     ZERO,
@@ -16,6 +17,7 @@ from .inventory import InventoryAlert, InventoryAlertKind, StockReservation
 from .orders import Order, OrderItem, OrderPaymentStatus, OrderStatus, OrderStatusEvent
 from .outbox import OutboxMessage, OutboxStatus
 from .payments import Payment, PaymentEvent, PaymentEventType, PaymentStatus
+from .social import SocialAccount, SocialProvider
 from .users import Address, User, UserManager, UserProfile, UserRole
 from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
 
@@ -23,6 +25,9 @@ __all__ = [
     "E164_VALIDATOR",
     "ZERO",
     "Address",
+    "ApiKey",
+    "ApiKeyKind",
+    "ApiKeySecret",
     "Category",
     "CreatedModel",
     "Currency",
@@ -44,6 +49,8 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductVariation",
+    "SocialAccount",
+    "SocialProvider",
     "StockReservation",
     "TimeStampedModel",
     "UUIDModel",

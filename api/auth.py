@@ -1,0 +1,203 @@
+"""Users and sessions: /api/v1/auth/..."""
+
+from typing import Literal
+
+from lib.runtime import make_app
+
+from ninja import Field, Router, Schema, Status
+
+from db.models import User
+from lib.access import recovery, services
+from lib.access.context import client_ip
+from lib.access.permissions import Require
+from lib.access.sessions import session_refresh, session_start
+from lib.i18n import request_language
+
+router = Router(tags=["auth"], auth=Require())
+
+
+def email_field():
+    return Field(..., min_length=3, max_length=254, examples=["rahim@example.com"])
+
+
+def password_field():
+    # Long enough for any passphrase; the strength rules explain what is too long to set.
+    return Field(..., min_length=1, max_length=1024)
+
+
+def token_field():
+    return Field(..., min_length=16, max_length=200)
+
+
+class RegisterIn(Schema):
+    email: str = email_field()
+    password: str = password_field()
+    full_name: str = Field("", max_length=255)
+    phone: str | None = Field(None, max_length=32, examples=["01712345678"])
+    preferred_language: Literal["en", "bn"] | None = Field(
+        None, description="Defaults to the request's Accept-Language"
+    )
+
+
+class LoginIn(Schema):
+    email: str = email_field()
+    password: str = password_field()
+
+
+class RefreshIn(Schema):
+    refresh_token: str = token_field()
+
+
+class TokenIn(Schema):
+    token: str = token_field()
+
+
+class ForgotPasswordIn(Schema):
+    email: str = email_field()
+
+
+class ResetPasswordIn(Schema):
+    token: str = token_field()
+    new_password: str = password_field()
+
+
+class ChangePasswordIn(Schema):
+    old_password: str = password_field()
+    new_password: str = password_field()
+
+
+class TokenOut(Schema):
+    access_token: str
+    refresh_token: str = Field(..., description="Single use: each refresh returns a new one")
+    token_type: str = "Bearer"  # noqa: S105 - the scheme's name
+    expires_in: int = Field(..., description="Seconds the access token is valid")
+
+
+class UserOut(Schema):
+    id: str
+    email: str
+    full_name: str
+    phone: str | None
+    role: str
+    email_verified: bool
+    preferred_language: str
+
+    @staticmethod
+    def resolve_id(user: User) -> str:
+        return str(user.pk)
+
+    @staticmethod
+    def resolve_phone(user: User) -> str | None:
+        return user.phone or None
+
+    @staticmethod
+    def resolve_email_verified(user: User) -> bool:
+        return user.is_email_verified
+
+
+class SessionOut(Schema):
+    user: UserOut
+    tokens: TokenOut
+
+
+class NoticeOut(Schema):
+    message: str
+
+
+def user_agent(request) -> str:
+    return request.headers.get("User-Agent", "")
+
+
+@router.post("/register", response={201: SessionOut}, auth=None)
+def register(request, payload: RegisterIn):
+    """Create a customer account, sign it in, and email a verification link."""
+    user = services.user_register(
+        email=payload.email,
+        password=payload.password,
+        full_name=payload.full_name,
+        phone=payload.phone,
+        language=payload.preferred_language or request_language(request),
+    )
+    tokens = session_start(user=user, ip=client_ip(request), user_agent=user_agent(request))
+    return Status(201, {"user": user, "tokens": tokens})
+
+
+@router.post("/login", response=SessionOut, auth=None)
+def login(request, payload: LoginIn):
+    user, tokens = services.user_sign_in(
+        email=payload.email,
+        password=payload.password,
+        ip=client_ip(request),
+        user_agent=user_agent(request),
+    )
+    return {"user": user, "tokens": tokens}
+
+
+@router.post("/refresh", response=TokenOut, auth=None)
+def refresh(request, payload: RefreshIn):
+    """Trade a refresh token for a new pair. Replaying a used one ends the session."""
+    return session_refresh(refresh_token=payload.refresh_token)
+
+
+@router.post("/logout", response={204: None})
+def logout(request):
+    """End this session: its access and refresh tokens stop working at once."""
+    services.user_sign_out(claims=request.auth, ip=client_ip(request))
+    return Status(204, None)
+
+
+@router.get("/me", response=UserOut)
+def me(request):
+    return services.user_get(user_id=request.auth.user_id)
+
+
+@router.post("/verify-email/request", response={202: NoticeOut})
+def verify_email_request(request):
+    user = services.user_get(user_id=request.auth.user_id)
+    sent = recovery.email_verification_send(user=user)
+    code = "verification_sent" if sent else "already_verified"
+    return Status(202, {"message": recovery.notice(code, request_language(request))})
+
+
+@router.post("/verify-email/confirm", response={204: None}, auth=None)
+def verify_email_confirm(request, payload: TokenIn):
+    recovery.email_verify(token=payload.token)
+    return Status(204, None)
+
+
+@router.post("/password/forgot", response={202: NoticeOut}, auth=None)
+def password_forgot(request, payload: ForgotPasswordIn):
+    """Email a reset link. The answer is the same whether or not the email is registered."""
+    recovery.password_reset_request(email=payload.email)
+    return Status(
+        202, {"message": recovery.notice("password_reset_requested", request_language(request))}
+    )
+
+
+@router.post("/password/reset", response={204: None}, auth=None)
+def password_reset(request, payload: ResetPasswordIn):
+    """Set a new password with an emailed token (once, within an hour); signs out everywhere."""
+    recovery.password_reset_confirm(
+        token=payload.token,
+        new_password=payload.new_password,
+        ip=client_ip(request),
+        language=request_language(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/password/change", response={204: None})
+def password_change(request, payload: ChangePasswordIn):
+    """Change the password; every other session is signed out."""
+    services.password_change(
+        user=services.user_get(user_id=request.auth.user_id),
+        old_password=payload.old_password,
+        new_password=payload.new_password,
+        session_id=request.auth.session_id,
+        ip=client_ip(request),
+        language=request_language(request),
+    )
+    return Status(204, None)
+
+
+app = make_app("auth", [("/auth", router)], title="Zest Store accounts")
