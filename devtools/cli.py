@@ -20,6 +20,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from devtools.demo_keys import DemoKeys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
     from lib.conf import Config
 
 DEV_DEFAULTS = {"ZEST_DEBUG": "1", "CRON_SECRET": "local-cron-secret"}
@@ -110,7 +114,10 @@ def dev(args: list[str]) -> int:
     except OSError as exc:
         print(f"Cannot listen on {options.host}:{options.port}: {exc.strerror or exc}")
         return 1
-    print(banner(server.url, config.cron_secret, users))
+    from devtools.demo_keys import demo_keys_ensure
+
+    keys = demo_keys_ensure(data_dir=config.data_dir, dev_origin=server.url)
+    print(banner(server.url, config.cron_secret, users, keys))
     stop_requested = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -156,7 +163,9 @@ def start_services() -> None:
     print(f"Services: kv={kv}; documents={documents}; files={files}", flush=True)
 
 
-def banner(url: str, cron_secret: str, users: Sequence[tuple[str, str, str]]) -> str:
+def banner(
+    url: str, cron_secret: str, users: Sequence[tuple[str, str, str]], keys: DemoKeys
+) -> str:
     from devtools.seed import DEMO_PASSWORD
     from devtools.vercel_routing import VERCEL_JSON
 
@@ -171,6 +180,14 @@ def banner(url: str, cron_secret: str, users: Sequence[tuple[str, str, str]]) ->
         f"  Health     {url}/api/health",
         f"  Cron       Authorization: Bearer {cron_secret}",
         *(f"             GET {url}{cron['path']}  ({cron['schedule']})" for cron in crons),
+    ]
+    lines += [
+        "",
+        "API keys (every /api/v1 call sends X-API-Key; enter them under Authorize in the docs):",
+        f"  storefront (publishable)  X-API-Key: {keys.storefront_key}",
+        f"  server (secret)           X-API-Key: {keys.server_key}",
+        f"                            X-API-Secret: {keys.server_secret}",
+        f"  try: curl -H 'X-API-Key: {keys.storefront_key}' {url}/api/v1/products",
     ]
     if users:
         lines += ["", f"Demo sign-ins (password {DEMO_PASSWORD}):"]

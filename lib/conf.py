@@ -164,6 +164,7 @@ class Config:
     upstash_url: str
     upstash_token: str
     redis_url: str
+    kv_timeout: float
     # documents
     mongodb_uri: str
     mongodb_db: str
@@ -223,6 +224,7 @@ def load_config() -> Config:
         upstash_url=env_str("UPSTASH_REDIS_REST_URL").rstrip("/"),
         upstash_token=env_str("UPSTASH_REDIS_REST_TOKEN"),
         redis_url=env_str("REDIS_URL"),
+        kv_timeout=env_float("KV_TIMEOUT_SECONDS", 2.0),
         mongodb_uri=env_str("MONGODB_URI"),
         mongodb_db=env_str("MONGODB_DB", "zest"),
         mongodb_timeout_ms=env_int("MONGODB_TIMEOUT_MS", 3000),

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 from upstash_redis import Redis
 
 from lib.conf import config
@@ -49,13 +50,17 @@ def get_kv() -> Redis:
                     raise RuntimeError(
                         "UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is not"
                     )
-                _client = Redis(
+                client = Redis(
                     url,
                     token,
                     rest_encoding="base64",
                     rest_retries=1,
                     rest_retry_interval=0.05,
                 )
+                # upstash-redis builds its httpx client with no timeout and has no option
+                # for one: a hung endpoint would hang every request. Bound it.
+                client._http._client.timeout = httpx.Timeout(config.kv_timeout)
+                _client = client
     return _client
 
 

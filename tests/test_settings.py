@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import threading
 
 import pytest
@@ -117,3 +118,34 @@ def test_sentry_is_off_without_a_dsn(sentry):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["500", "internal_error", "False"]
     assert sentry.envelopes == []
+
+
+@pytest.fixture
+def hanging_server():
+    """Accepts connections and never answers, like a stalled endpoint."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_a_hung_kv_endpoint_fails_fast_instead_of_hanging_the_request(hanging_server):
+    script = (
+        "import time, lib.kv\n"
+        "started = time.perf_counter()\n"
+        "try:\n"
+        "    lib.kv.kv_ping()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, round(time.perf_counter() - started, 1))\n"
+    )
+    env = {
+        "UPSTASH_REDIS_REST_URL": hanging_server,
+        "UPSTASH_REDIS_REST_TOKEN": "t",
+        "KV_TIMEOUT_SECONDS": "0.5",
+    }
+    result = run_python(script, env=env, timeout=30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    error, seconds = result.stdout.split()
+    assert "Timeout" in error
+    assert float(seconds) < 3  # two attempts of 0.5 s (one retry), not forever
