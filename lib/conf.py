@@ -196,6 +196,12 @@ class Config:
     refresh_ttl: int
     storefront_url: str
     default_from_email: str
+    email_backend: str
+    email_host: str
+    email_port: int
+    email_host_user: str
+    email_host_password: str
+    email_use_tls: bool
 
     @property
     def media_root(self) -> Path:
@@ -250,6 +256,12 @@ def load_config() -> Config:
         refresh_ttl=env_int("REFRESH_TTL", 30 * 24 * 3600),
         storefront_url=env_str("STOREFRONT_URL", "http://localhost:3000").rstrip("/"),
         default_from_email=env_str("DEFAULT_FROM_EMAIL", "Zest Store <no-reply@localhost>"),
+        email_backend=env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        email_host=env_str("EMAIL_HOST", "localhost"),
+        email_port=env_int("EMAIL_PORT", 587),
+        email_host_user=env_str("EMAIL_HOST_USER"),
+        email_host_password=env_str("EMAIL_HOST_PASSWORD"),
+        email_use_tls=env_bool("EMAIL_USE_TLS", True),
     )
 
 

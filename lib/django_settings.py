@@ -144,6 +144,16 @@ CSRF_COOKIE_SECURE = config.on_vercel
 CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in config.allowed_hosts if host != "*"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # Vercel caps bodies at 4.5 MB
 
+# Email: printed to the console locally; an SMTP relay or provider in production.
+EMAIL_BACKEND = config.email_backend
+EMAIL_HOST = config.email_host
+EMAIL_PORT = config.email_port
+EMAIL_HOST_USER = config.email_host_user
+EMAIL_HOST_PASSWORD = config.email_host_password
+EMAIL_USE_TLS = config.email_use_tls
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = config.default_from_email
+
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
 

@@ -94,6 +94,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "এই পাসওয়ার্ড রিসেট লিংকটি অবৈধ, আগেই ব্যবহৃত বা মেয়াদোত্তীর্ণ।",
     ),
     # API keys
+    "token_revoked": (
+        "Your session has ended. Please sign in again.",
+        "আপনার সেশন শেষ হয়েছে। অনুগ্রহ করে আবার সাইন ইন করুন।",
+    ),
+    "token_expired": (
+        "Your sign-in has expired. Refresh it or sign in again.",
+        "আপনার সাইন-ইনের মেয়াদ শেষ হয়েছে। রিফ্রেশ করুন বা আবার সাইন ইন করুন।",
+    ),
+    "token_invalid": ("The access token is invalid.", "অ্যাক্সেস টোকেনটি অবৈধ।"),
     "api_key_required": (
         "An API key is required: send it in the X-API-Key header.",
         "একটি API কী প্রয়োজন: X-API-Key হেডারে এটি পাঠান।",

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lib.django_settings")
 
@@ -30,6 +31,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError  # noqa
 from ninja.renderers import JSONRenderer  # noqa: E402
 
 from lib.errors import ApiError, error_response, validation_fields  # noqa: E402
+from lib.outbox import outbox_dispatch_after_response  # noqa: E402
 
 logger = logging.getLogger("zest.runtime")
 API_PREFIX = "api/v1/"
@@ -177,7 +179,12 @@ class FunctionApp(WSGIHandler):
 
     def get_response(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = self.urlconf
-        return super().get_response(request)
+        response = super().get_response(request)
+        # When the server closes the response (the body is sent), and before Django hands the
+        # database connection back: deliver the outbox messages this request committed. What
+        # does not get delivered here is swept by the outbox cron.
+        response._resource_closers.append(partial(outbox_dispatch_after_response, request))
+        return response
 
     def openapi_schema(self) -> dict:
         """This function's OpenAPI document (paths are resolved against its own URLconf)."""
