@@ -44,7 +44,9 @@ def merge_schemas(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "description": (
                 "E-commerce API for shops selling in Bangladesh. Money is BDT with two "
                 'decimals; errors are `{"error": {"code", "message", "fields"}}` in '
-                "English or Bangla by `Accept-Language`."
+                "English or Bangla by `Accept-Language`. Every call sends `X-API-Key` (plus "
+                "`X-API-Secret` for a secret key); signed-in calls add `Authorization: Bearer "
+                "<access token>` from `/api/v1/auth/login`. Use **Authorize** to enter them."
             ),
         },
         "paths": {},
