@@ -11,8 +11,6 @@ import time
 import uuid
 from typing import Literal
 
-import jwt
-
 from db.models import User, VendorMember
 from lib.access.context import AccessClaims
 from lib.conf import config
@@ -60,6 +58,9 @@ def access_token_issue(*, user: User, session_id: str) -> tuple[str, int]:
         "exp": now + ttl,
         "jti": uuid.uuid4().hex,
     }
+    import jwt  # imported on first use: PyJWT loads `cryptography`, a cold-start cost that
+    # requests without a bearer token (most storefront traffic) should not pay
+
     return jwt.encode(claims, config.jwt_signing_key, algorithm=ALGORITHM), ttl
 
 
@@ -69,6 +70,8 @@ def access_token_verify(token: str) -> AccessClaims:
     Only HS256 is accepted (`alg: none` and public-key confusion are refused), issuer and
     audience must be ours, and the token must be an access token (`typ`).
     """
+    import jwt  # see access_token_issue
+
     try:
         claims = jwt.decode(
             token,
