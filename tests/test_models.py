@@ -41,6 +41,7 @@ from db.models import (
     ProductImage,
     ProductVariation,
     SocialAccount,
+    StockAdjustment,
     StockReservation,
     User,
     UserProfile,
@@ -558,6 +559,7 @@ def build_store(n: int) -> Order:
         product=product, variation=variation, token=f"t{n}", quantity=1, expires_at=timezone.now()
     )
     InventoryAlert.objects.create(product=product, kind="low_stock", quantity_at_alert=1)
+    StockAdjustment.objects.create(product=product, delta=5, quantity_after=5, reason="received")
     order = make_order(f"ZS-2611-{n:06}", user=user, shipping_address=address)
     OrderItem.objects.create(
         order=order,

@@ -28,6 +28,7 @@ from db.admin.operations import (
     InventoryAlertAdmin,
     OutboxMessageAdmin,
     ReservationStateFilter,
+    StockAdjustmentAdmin,
     StockReservationAdmin,
 )
 from db.admin.orders import (
@@ -84,6 +85,7 @@ __all__ = [
     "ReservationStateFilter",
     "SocialAccountAdmin",
     "SocialAccountInline",
+    "StockAdjustmentAdmin",
     "StockReservationAdmin",
     "UserAdmin",
     "UserChangeForm",

@@ -11,7 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from db.admin.common import ReadOnlyMixin
-from db.models import InventoryAlert, OutboxMessage, OutboxStatus, StockReservation
+from db.models import (
+    InventoryAlert,
+    OutboxMessage,
+    OutboxStatus,
+    StockAdjustment,
+    StockReservation,
+)
 
 
 class ReservationStateFilter(admin.SimpleListFilter):
@@ -39,6 +45,25 @@ class StockReservationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Releasing a stuck hold by hand is allowed; nothing else is.
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+
+@admin.register(StockAdjustment)
+class StockAdjustmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The stock audit trail: written by the inventory services, never edited."""
+
+    list_display = (
+        "product",
+        "variation",
+        "delta",
+        "quantity_after",
+        "reason",
+        "actor",
+        "created_at",
+    )
+    list_select_related = ("product", "variation", "actor")
+    list_filter = ("reason",)
+    search_fields = ("product__sku", "product__name_en", "variation__sku", "note")
+    date_hierarchy = "created_at"
 
 
 @admin.register(InventoryAlert)

@@ -13,7 +13,13 @@ from .base import (
     money_field,
 )
 from .catalog import Category, Product, ProductImage, ProductVariation, VariationType
-from .inventory import InventoryAlert, InventoryAlertKind, StockReservation
+from .inventory import (
+    InventoryAlert,
+    InventoryAlertKind,
+    StockAdjustment,
+    StockAdjustmentReason,
+    StockReservation,
+)
 from .orders import Order, OrderItem, OrderPaymentStatus, OrderStatus, OrderStatusEvent
 from .outbox import OutboxMessage, OutboxStatus
 from .payments import Payment, PaymentEvent, PaymentEventType, PaymentStatus
@@ -51,6 +57,8 @@ __all__ = [
     "ProductVariation",
     "SocialAccount",
     "SocialProvider",
+    "StockAdjustment",
+    "StockAdjustmentReason",
     "StockReservation",
     "TimeStampedModel",
     "UUIDModel",

@@ -98,8 +98,12 @@ class Product(TimeStampedModel):
         default=0, help_text=_("Units promised to placed orders, not yet shipped.")
     )
     low_stock_threshold = models.PositiveIntegerField(default=5)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, help_text=_("Unticked = draft, not listed."))
     is_featured = models.BooleanField(default=False)
+    # Counters kept by the review and analytics services, so listings need no extra queries.
+    rating_count = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    popularity = models.FloatField(default=0, help_text=_("Recomputed by the recommendations job."))
     tags = models.JSONField(default=list, blank=True)
     seo_title_en = models.CharField(max_length=255, blank=True)
     seo_title_bn = models.CharField(max_length=255, blank=True)
@@ -134,6 +138,7 @@ class Product(TimeStampedModel):
             ),
             models.Index(fields=["vendor", "-created_at"], name="products_vendor_created_idx"),
             models.Index(fields=["is_active", "price"], name="products_active_price_idx"),
+            models.Index(fields=["-popularity"], name="products_popularity_idx"),
             models.Index(
                 fields=["-created_at"],
                 condition=Q(is_active=True, is_featured=True),
@@ -143,6 +148,10 @@ class Product(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name_en
+
+    @property
+    def rating_average(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
 
 class ProductImage(TimeStampedModel):
@@ -201,6 +210,7 @@ class ProductVariation(TimeStampedModel):
     price_adjustment = money_field(default=ZERO)
     quantity = models.PositiveIntegerField(_("on hand"), default=0)
     allocated = models.PositiveIntegerField(default=0)
+    low_stock_threshold = models.PositiveIntegerField(default=3)
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -107,3 +107,45 @@ class InventoryAlert(CreatedModel):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class StockAdjustmentReason(models.TextChoices):
+    RECEIVED = "received", _("Stock received")
+    SOLD = "sold", _("Sold")
+    RETURNED = "returned", _("Returned by a customer")
+    DAMAGED = "damaged", _("Damaged or lost")
+    CORRECTION = "correction", _("Stock count correction")
+
+
+class StockAdjustment(CreatedModel):
+    """Append-only audit trail: every change of on-hand stock, why, and by whom."""
+
+    product = models.ForeignKey(
+        "Product", on_delete=models.CASCADE, related_name="stock_adjustments", db_index=False
+    )
+    variation = models.ForeignKey(
+        "ProductVariation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="stock_adjustments",
+    )
+    delta = models.IntegerField(help_text=_("Units added (positive) or removed (negative)."))
+    quantity_after = models.PositiveIntegerField()
+    reason = models.CharField(max_length=20, choices=StockAdjustmentReason.choices)
+    note = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "stock_adjustments"
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="stock_adjustments_delta_not_0"),
+        ]
+        indexes = [
+            models.Index(fields=["product", "-created_at"], name="stock_adj_product_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} ({self.get_reason_display()})"
