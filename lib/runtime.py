@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -121,14 +122,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
 # --- the function factory ------------------------------------------------------------
 
 _middleware_lock = threading.Lock()
-# vercel.json names every rewrite parameter `rewrite`. Vercel appends rewrite parameters to
-# the query string; a function routes on the original path, so the parameter is dropped
-# before Django sees it (the admin would read it as a changelist filter).
-REWRITE_PARAM = "rewrite"
+# vercel.json names every rewrite parameter `rewrite` (a second one in the same source
+# `rewrite2`, ...). Vercel appends rewrite parameters to the query string; a function routes on
+# the original path, so they are dropped before Django sees them (the admin would read them
+# as changelist filters).
+REWRITE_PARAM = re.compile(r"rewrite[0-9]*")
 
 
 def without_rewrite_param(query: str) -> str:
-    return "&".join(part for part in query.split("&") if part.split("=", 1)[0] != REWRITE_PARAM)
+    return "&".join(
+        part for part in query.split("&") if not REWRITE_PARAM.fullmatch(part.split("=", 1)[0])
+    )
 
 
 class FunctionUrls:
@@ -173,7 +177,7 @@ class FunctionApp(WSGIHandler):
 
     def __call__(self, environ: dict, start_response):  # type: ignore[override]
         query = environ.get("QUERY_STRING", "")
-        if REWRITE_PARAM in query:
+        if "rewrite" in query:
             environ["QUERY_STRING"] = without_rewrite_param(query)
         return super().__call__(environ, start_response)
 

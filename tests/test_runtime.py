@@ -165,3 +165,10 @@ def test_requests_without_an_api_key_are_refused_before_routing():
     for url in ("/api/v1/probe/orders", "/api/v1/no-such-route"):
         response = call(probe_app, "GET", url)
         assert_envelope(response, 401, "api_key_required")
+
+
+def test_rewrite_parameters_vercel_appends_never_reach_django():
+    from lib.runtime import without_rewrite_param
+
+    query = "rewrite=db%2Fproduct&page=2&rewrite2=x&rewriter=kept&q=rewrite"
+    assert without_rewrite_param(query) == "page=2&rewriter=kept&q=rewrite"
