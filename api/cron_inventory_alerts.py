@@ -5,7 +5,7 @@ from lib.runtime import make_app
 from ninja import Router, Schema
 
 from lib.cron import run_cron_job
-from lib.inventory import inventory_alerts_scan
+from lib.inventory_alerts import inventory_alerts_scan
 
 router = Router(tags=["cron"])
 

@@ -147,6 +147,38 @@ def load_oauth_config() -> OAuthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RecommendationConfig:
+    """The recommendations job (see lib/recommendations): blend weights and bounds."""
+
+    weight_bought_together: float = 0.5
+    weight_similar: float = 0.35
+    weight_popular: float = 0.15
+    max_items: int = 20
+    min_support: int = 2
+    order_window_days: int = 365
+    max_basket: int = 50
+    half_life_days: float = 14.0
+    max_postings: int = 500
+
+
+def load_recommendation_config() -> RecommendationConfig:
+    defaults = RecommendationConfig()
+    return RecommendationConfig(
+        weight_bought_together=env_float(
+            "RECO_WEIGHT_BOUGHT_TOGETHER", defaults.weight_bought_together
+        ),
+        weight_similar=env_float("RECO_WEIGHT_SIMILAR", defaults.weight_similar),
+        weight_popular=env_float("RECO_WEIGHT_POPULAR", defaults.weight_popular),
+        max_items=env_int("RECO_MAX_ITEMS", defaults.max_items),
+        min_support=env_int("RECO_MIN_SUPPORT", defaults.min_support),
+        order_window_days=env_int("RECO_ORDER_WINDOW_DAYS", defaults.order_window_days),
+        max_basket=env_int("RECO_MAX_BASKET", defaults.max_basket),
+        half_life_days=env_float("RECO_HALF_LIFE_DAYS", defaults.half_life_days),
+        max_postings=env_int("RECO_MAX_POSTINGS", defaults.max_postings),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     debug: bool
     secret_key: str
@@ -190,6 +222,8 @@ class Config:
     geo_allow_cidrs: tuple[IPNetwork, ...]
     # sign-in with Google / Apple / Facebook
     oauth: OAuthConfig
+    # the recommendations job
+    recommendations: RecommendationConfig
     # users and sessions
     jwt_signing_key: str
     jwt_access_ttl: int
@@ -202,6 +236,10 @@ class Config:
     email_host_user: str
     email_host_password: str
     email_use_tls: bool
+    # product images
+    image_max_bytes: int
+    image_max_pixels: int
+    image_max_per_product: int
 
     @property
     def media_root(self) -> Path:
@@ -250,6 +288,7 @@ def load_config() -> Config:
         geo_allowed_countries=frozenset(c.upper() for c in env_list("GEO_ALLOWED_COUNTRIES", "BD")),
         geo_allow_cidrs=env_networks("GEO_ALLOW_CIDRS"),
         oauth=load_oauth_config(),
+        recommendations=load_recommendation_config(),
         jwt_signing_key=env_str("JWT_SIGNING_KEY")
         or derived_jwt_key(env_str("SECRET_KEY", DEV_SECRET_KEY)),
         jwt_access_ttl=env_int("JWT_ACCESS_TTL", 900),
@@ -262,6 +301,9 @@ def load_config() -> Config:
         email_host_user=env_str("EMAIL_HOST_USER"),
         email_host_password=env_str("EMAIL_HOST_PASSWORD"),
         email_use_tls=env_bool("EMAIL_USE_TLS", True),
+        image_max_bytes=env_int("IMAGE_MAX_BYTES", 4 * 1024 * 1024),
+        image_max_pixels=env_int("IMAGE_MAX_PIXELS", 40_000_000),
+        image_max_per_product=env_int("IMAGE_MAX_PER_PRODUCT", 20),
     )
 
 

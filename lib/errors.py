@@ -164,6 +164,112 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The sign-in provider did not share your email address. Allow access to it and try again.",
         "সাইন-ইন প্রদানকারী আপনার ইমেইল ঠিকানা দেয়নি। ইমেইলের অনুমতি দিয়ে আবার চেষ্টা করুন।",
     ),
+    # product images
+    "image_empty": ("The uploaded file is empty.", "আপলোড করা ফাইলটি খালি।"),
+    "image_too_large": (
+        "The image file is too large. Upload a smaller file.",
+        "ছবির ফাইলটি অনেক বড়। আরও ছোট একটি ফাইল আপলোড করুন।",
+    ),
+    "image_type_unsupported": (
+        "This file is not a supported image. Upload a JPEG, PNG, WebP or AVIF image.",
+        "এই ফাইলটি সমর্থিত ছবি নয়। একটি JPEG, PNG, WebP বা AVIF ছবি আপলোড করুন।",
+    ),
+    "image_corrupt": (
+        "The image file is damaged or incomplete.",
+        "ছবির ফাইলটি ত্রুটিপূর্ণ বা অসম্পূর্ণ।",
+    ),
+    "image_dimensions_invalid": (
+        "The image has no pixels or too many. Resize it and try again.",
+        "ছবিটিতে কোনো পিক্সেল নেই বা অনেক বেশি পিক্সেল আছে। আকার ছোট করে আবার চেষ্টা করুন।",
+    ),
+    "image_limit_reached": (
+        "This product already has the most images allowed. Delete one first.",
+        "এই পণ্যে ইতিমধ্যে সর্বোচ্চ সংখ্যক ছবি আছে। আগে একটি মুছে ফেলুন।",
+    ),
+    "image_primary_required": (
+        "A product with images always has a primary image: make another image primary instead.",
+        "ছবিসহ পণ্যের সবসময় একটি প্রধান ছবি থাকে: এর বদলে অন্য একটি ছবিকে প্রধান করুন।",
+    ),
+    "image_order_mismatch": (
+        "Send the ids of all of this product's images, each exactly once.",
+        "এই পণ্যের সব ছবির আইডি পাঠান, প্রতিটি ঠিক একবার।",
+    ),
+    # inventory
+    "insufficient_stock": (
+        "There is not enough stock for this change: stock on hand cannot go below what is "
+        "allocated to orders.",
+        "এই পরিবর্তনের জন্য যথেষ্ট স্টক নেই: হাতে থাকা স্টক অর্ডারের জন্য বরাদ্দ করা পরিমাণের চেয়ে কম হতে পারে না।",
+    ),
+    "variation_required": (
+        "This product's stock is kept per variation: adjust one of its variations.",
+        "এই পণ্যের স্টক প্রতিটি ভ্যারিয়েশনে আলাদাভাবে রাখা হয়: এর একটি ভ্যারিয়েশনের স্টক বদলান।",
+    ),
+    "stock_still_low": (
+        "The stock is still at or below its alert level; the alert closes once it recovers.",
+        "স্টক এখনও সতর্কসীমার সমান বা নিচে আছে; স্টক বাড়লে সতর্কতাটি বন্ধ হবে।",
+    ),
+    # catalog management
+    "slug_taken": (
+        "This slug is already used by another item; choose a different one.",
+        "এই স্লাগটি অন্য একটি আইটেমে ব্যবহৃত হচ্ছে; অন্য একটি বেছে নিন।",
+    ),
+    "sku_taken": (
+        "This SKU is already used by another product or variation.",
+        "এই SKU অন্য একটি পণ্য বা ভ্যারিয়েশনে ব্যবহৃত হচ্ছে।",
+    ),
+    "variation_exists": (
+        "This product already has a variation with this type and value.",
+        "এই পণ্যে এই ধরন ও মানের একটি ভ্যারিয়েশন ইতিমধ্যে আছে।",
+    ),
+    "compare_price_below_price": (
+        "The compare-at price must be at least the price.",
+        "তুলনামূলক মূল্য অবশ্যই বিক্রয়মূল্যের সমান বা বেশি হতে হবে।",
+    ),
+    "vendor_required": (
+        "Choose the vendor this product belongs to.",
+        "এই পণ্যটি কোন বিক্রেতার, তা বেছে নিন।",
+    ),
+    "category_cycle": (
+        "A category cannot be moved under itself or one of its subcategories.",
+        "কোনো বিভাগকে তার নিজের বা তার কোনো উপবিভাগের অধীনে সরানো যায় না।",
+    ),
+    "category_has_children": (
+        "This category has subcategories. Move or delete them first.",
+        "এই বিভাগে উপবিভাগ আছে। আগে সেগুলো সরান বা মুছে ফেলুন।",
+    ),
+    "category_has_products": (
+        "This category has products. Move them to another category first.",
+        "এই বিভাগে পণ্য আছে। আগে সেগুলো অন্য বিভাগে সরান।",
+    ),
+    "product_has_orders": (
+        "This product appears in orders, so it cannot be deleted. Set it to draft to hide it "
+        "from the store instead.",
+        "এই পণ্যটি অর্ডারে আছে, তাই মুছে ফেলা যাবে না। এর বদলে স্টোর থেকে লুকাতে এটিকে খসড়া করে দিন।",
+    ),
+    "variation_has_stock": (
+        "This variation still has stock. Stock it out with a stock adjustment first, or "
+        "deactivate it.",
+        "এই ভ্যারিয়েশনে এখনও স্টক আছে। আগে স্টক সমন্বয়ের মাধ্যমে স্টক শূন্য করুন, অথবা এটি নিষ্ক্রিয় করুন।",
+    ),
+    "product_has_own_stock": (
+        "This product holds stock of its own. Bring it to zero with a stock adjustment before "
+        "adding variations, which then hold the stock.",
+        "এই পণ্যের নিজস্ব স্টক আছে। ভ্যারিয়েশন যোগ করার আগে স্টক সমন্বয়ের মাধ্যমে তা শূন্য "
+        "করুন; এরপর স্টক ভ্যারিয়েশনগুলোতে থাকবে।",
+    ),
+    "variation_has_orders": (
+        "This variation appears in orders, so it cannot be removed. Deactivate it instead.",
+        "এই ভ্যারিয়েশনটি অর্ডারে আছে, তাই সরানো যাবে না। এর বদলে এটি নিষ্ক্রিয় করুন।",
+    ),
+    # product reviews
+    "review_exists": (
+        "You have already reviewed this product. Edit your review instead.",
+        "আপনি ইতিমধ্যে এই পণ্যের রিভিউ দিয়েছেন। এর বদলে আপনার রিভিউটি সম্পাদনা করুন।",
+    ),
+    "review_own_vote": (
+        "You cannot mark your own review as helpful.",
+        "আপনি নিজের রিভিউকে সহায়ক হিসেবে চিহ্নিত করতে পারবেন না।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {

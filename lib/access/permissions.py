@@ -22,7 +22,8 @@ CUSTOMER_PERMISSIONS = frozenset({"profile:own", "orders:own"})
 VENDOR_STAFF_PERMISSIONS = CUSTOMER_PERMISSIONS | {"vendor:catalog", "vendor:orders"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     UserRole.CUSTOMER: CUSTOMER_PERMISSIONS,
-    UserRole.SUPPORT: CUSTOMER_PERMISSIONS | {"users:read", "orders:read", "chat:answer"},
+    UserRole.SUPPORT: CUSTOMER_PERMISSIONS
+    | {"users:read", "orders:read", "chat:answer", "reviews:moderate"},
     UserRole.VENDOR_STAFF: VENDOR_STAFF_PERMISSIONS,
     UserRole.VENDOR_OWNER: VENDOR_STAFF_PERMISSIONS | {"vendor:manage"},
     UserRole.STAFF: CUSTOMER_PERMISSIONS
@@ -75,6 +76,47 @@ class Require(AuthBase):
         if missing:
             raise ApiError("forbidden", status=403, fields={"permissions": missing})
         return claims
+
+
+VENDOR_CATALOG_PERMISSION = "vendor:catalog"
+
+
+class RequireEditor(Require):
+    """Route auth for managing vendor-owned rows (products, stock, images): a signed-in user
+    holding `staff_permission` (every vendor's rows and the store's own) or `vendor:catalog`
+    (a vendor's owner or staff: that vendor's rows only), through a key with `scope`.
+    Which vendors a caller reaches is `managed_vendor_ids`."""
+
+    def __init__(self, staff_permission: str, *, scope: str = "catalog:manage") -> None:
+        self.staff_permission = staff_permission
+        super().__init__(scope=scope)
+
+    def __call__(self, request: HttpRequest) -> AccessClaims:
+        claims = super().__call__(request)
+        assert isinstance(claims, AccessClaims)
+        if not (
+            has_permission(claims.role, self.staff_permission)
+            or has_permission(claims.role, VENDOR_CATALOG_PERMISSION)
+        ):
+            wanted = [f"{self.staff_permission} or {VENDOR_CATALOG_PERMISSION}"]
+            raise ApiError("forbidden", status=403, fields={"permissions": wanted})
+        return claims
+
+
+def managed_vendor_ids(request: HttpRequest, *, staff_permission: str) -> tuple[str, ...] | None:
+    """The vendors whose rows the caller may manage; `None` means every row (the store's own
+    included). A vendor-bound API key narrows either to its vendor."""
+    access = get_access(request)
+    claims = access.claims
+    scope: tuple[str, ...] | None = ()
+    if claims is not None and has_permission(claims.role, staff_permission):
+        scope = None
+    elif claims is not None and has_permission(claims.role, VENDOR_CATALOG_PERMISSION):
+        scope = claims.vendor_ids
+    key_vendor = access.api_key.vendor_id if access.api_key else None
+    if key_vendor is not None:
+        scope = (key_vendor,) if scope is None or key_vendor in scope else ()
+    return scope
 
 
 def vendor_access_check(request: HttpRequest, vendor_id: str) -> None:

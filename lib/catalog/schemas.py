@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-from ninja import Schema
+from ninja import Field, Schema
 
+from lib.catalog.selectors import product_primary_image
+from lib.catalog.seo import product_canonical_url, product_json_ld
 from lib.i18n import request_language
 from lib.money import format_bdt
 
@@ -36,6 +38,10 @@ class CategoryNodeOut(CategoryOut):
     @staticmethod
     def resolve_children(obj) -> list:
         return obj.tree_children
+
+
+class CategoryTreeOut(Schema):
+    items: list[CategoryNodeOut]
 
 
 class CategoryDetailOut(CategoryOut):
@@ -82,6 +88,10 @@ class ProductCardOut(Schema):
     price_display: str
     currency: str = "BDT"
     in_stock: bool
+    rating_average: float | None = Field(
+        description="Mean review rating (1-5, two decimals); null before the first review"
+    )
+    rating_count: int
     category: CategoryOut
     image: ImageOut | None
 
@@ -99,10 +109,7 @@ class ProductCardOut(Schema):
 
     @staticmethod
     def resolve_image(obj) -> object | None:
-        images = getattr(obj, "primary_images", None)
-        if images is None:
-            images = [image for image in obj.images.all() if image.is_primary]
-        return images[0] if images else None
+        return product_primary_image(obj)
 
 
 class VariationOut(Schema):
@@ -145,10 +152,20 @@ class ProductDetailOut(ProductCardOut):
     breadcrumb: list[CategoryOut]
     seo_title: str
     seo_description: str
+    canonical_url: str
+    json_ld: dict
 
     @staticmethod
     def resolve_description(obj, context) -> str:
         return localized(obj, "description", context)
+
+    @staticmethod
+    def resolve_canonical_url(obj) -> str:
+        return product_canonical_url(obj)
+
+    @staticmethod
+    def resolve_json_ld(obj, context) -> dict:
+        return product_json_ld(obj, request_language(context["request"]))
 
     @staticmethod
     def resolve_available(obj) -> int:
@@ -165,7 +182,10 @@ class ProductDetailOut(ProductCardOut):
 
 class ProductPageOut(Schema):
     items: list[ProductCardOut]
-    count: int
-    page: int
+    count: int = Field(description="Products matching the filters, on every page")
+    page: int | None = Field(description="This page's number; null on a page asked by cursor")
     page_size: int
     pages: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the page after this one; null on the last page"
+    )
