@@ -10,7 +10,7 @@ from lib.recommendations.services import recommendations_refresh
 router = Router(tags=["cron"])
 
 
-class CronRunOut(Schema):
+class RecommendationsRunOut(Schema):
     job: str
     ran: bool
     reason: str | None = None
@@ -19,13 +19,14 @@ class CronRunOut(Schema):
     products: int | None = None
     sellable: int | None = None
     popularity_updated: int | None = None
+    products_ordered: int | None = None
     pairs: int | None = None
     with_bought_together: int | None = None
     with_similar: int | None = None
     seconds: dict[str, float] | None = None
 
 
-@router.get("/cron/recommendations", response=CronRunOut, auth=None)
+@router.get("/cron/recommendations", response=RecommendationsRunOut, auth=None)
 def recommendations(request):
     return run_cron_job(request, "recommendations", recommendations_refresh, ttl_seconds=300)
 

@@ -197,6 +197,7 @@ class Config:
     upstash_token: str
     redis_url: str
     kv_timeout: float
+    catalog_cache_ttl: int
     # documents
     mongodb_uri: str
     mongodb_db: str
@@ -269,6 +270,7 @@ def load_config() -> Config:
         upstash_token=env_str("UPSTASH_REDIS_REST_TOKEN"),
         redis_url=env_str("REDIS_URL"),
         kv_timeout=env_float("KV_TIMEOUT_SECONDS", 2.0),
+        catalog_cache_ttl=env_int("CATALOG_CACHE_TTL", 60),
         mongodb_uri=env_str("MONGODB_URI"),
         mongodb_db=env_str("MONGODB_DB", "zest"),
         mongodb_timeout_ms=env_int("MONGODB_TIMEOUT_MS", 3000),

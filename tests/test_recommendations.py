@@ -195,7 +195,12 @@ def test_bangla_text_similarity(shop, get):
     assert body["items"][0]["reason_label"] == "একই ধরনের পণ্য"
 
 
-def test_lists_never_hold_the_product_itself_nor_inactive_or_sold_out_items(shop, get):
+def test_lists_never_hold_the_product_itself_nor_hidden_or_sold_out_items(shop, get):
+    hidden = factories.category(slug="archive", is_active=False)
+    shelf = factories.category(parent=hidden, slug="old-teas")  # active, under a hidden one
+    masala = factories.product(category=shelf, slug="masala-tea", name_en="Masala Tea")
+    order(shop["tea"], masala)
+    order(shop["tea"], masala)
     recommendations_refresh()
     served = set()
     for product in shop.values():
@@ -205,7 +210,7 @@ def test_lists_never_hold_the_product_itself_nor_inactive_or_sold_out_items(shop
             body = get(f"/api/v1/products/{product.slug}/recommendations?kind={kind}&limit=20")
             assert product.slug not in slugs(body)
             served.update(slugs(body))
-    assert served.isdisjoint({"tea-strainer", "sugar-cubes"})
+    assert served.isdisjoint({"tea-strainer", "sugar-cubes", "masala-tea"})
 
     # Deactivated or sold out after the run: skipped when served.
     Product.objects.filter(slug="sugar").update(is_active=False)
@@ -262,8 +267,11 @@ def test_before_the_first_run_the_blend_serves_popular_items_from_the_table(shop
     assert get("/api/v1/products/assam-tea/recommendations?kind=fbt")["items"] == []
 
 
-def test_unknown_or_inactive_product_is_404(shop, server_key):
-    for slug in ("nope", "sugar-cubes"):
+def test_unknown_or_hidden_product_is_404(shop, server_key):
+    hidden = factories.category(slug="archive", is_active=False)
+    shelf = factories.category(parent=hidden, slug="old-teas")
+    factories.product(category=shelf, slug="masala-tea")
+    for slug in ("nope", "sugar-cubes", "masala-tea"):
         response = call(
             api.recommendations.app,
             "GET",
@@ -398,6 +406,14 @@ def test_cron_needs_the_secret_and_reports_counts(shop):
     assert (busy["ran"], busy["reason"]) == (False, "already running")
 
 
+def test_a_run_over_an_empty_store_serves_an_empty_list(db, get):
+    result = recommendations_refresh()
+
+    assert (result["products"], result["pairs"], result["popularity_updated"]) == (0, 0, 0)
+    body = get("/api/v1/recommendations/for-you")
+    assert (body["generation"], body["items"]) == (result["generation"], [])
+
+
 # --- serving cost ----------------------------------------------------------------------
 
 
@@ -413,6 +429,7 @@ def round_trips_and_queries(django_assert_max_num_queries, request):
 def test_serving_costs_constant_queries_and_one_kv_round_trip(
     shop, get, server_key, django_assert_max_num_queries
 ):
+    analytics({product: (10, 1) for product in shop.values()})  # all of them popular
     recommendations_refresh()
     get("/api/v1/products/assam-tea/recommendations")  # this process learns the generation
 

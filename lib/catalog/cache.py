@@ -28,7 +28,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 
 from db.models import Category, Product
-from lib.conf import env_int
+from lib.conf import config
 from lib.i18n import request_language
 from lib.kv import get_kv
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("zest.catalog.cache")
 
-CACHE_TTL = env_int("CATALOG_CACHE_TTL", 60)  # seconds; 0 turns the cache off
+CACHE_TTL = config.catalog_cache_ttl  # seconds; 0 turns the cache off
 SLUG_TTL = 24 * 3600  # slug -> id only points the way; the hash it points to is checked
 CACHED_PAGES = 3
 VERSION_KEY = "catalog:version"

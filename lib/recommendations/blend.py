@@ -4,10 +4,10 @@ blend(p, q) = w_fbt x bought_together(p, q) + w_similar x similar(p, q) + w_popu
 
 over the candidates q that were bought with p, are similar to p, or are among the most
 popular of p's category; pop(q) = log(1 + popularity) / log(1 + highest popularity), in
-[0, 1] like the other two signals. A new product, never ordered, so falls back to similar
-and popular items of its category by the same formula. The reason given for an item is the
-relation that contributed most to its score (bought together or similar); "popular" only
-for an item that is neither.
+[0, 1] like the other two signals. A product never ordered has no bought-together part, so
+the same formula falls back to similar and popular items of its category. The reason given
+for an item is the relation that contributed most to its score (bought together or
+similar); "popular" only for an item that is neither.
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ def popular_lists(
     snapshot: CatalogSnapshot, scale: dict[str, float], *, weight: float, limit: int
 ) -> tuple[Scored, dict[str, Scored]]:
     """The most popular sellable products of the store, and of each category (its
-    descendants included), scored as the blend scores them: weight x pop."""
+    descendants included), scored as the blend scores them: weight x pop. A product nobody
+    viewed or bought is not called popular."""
+    scored_products = [(product_id, score) for product_id, score in scale.items() if score > 0]
     by_category: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for product_id, score in scale.items():
+    for product_id, score in scored_products:
         for category_id in snapshot.lineage(snapshot.items[product_id].category_id):
             by_category[category_id].append((product_id, score))
 
@@ -66,7 +68,7 @@ def popular_lists(
         best = heapq.nlargest(limit, scored, key=rank_key)
         return [(pid, round(weight * score, 4)) for pid, score in best]
 
-    return top(list(scale.items())), {c: top(scored) for c, scored in by_category.items()}
+    return top(scored_products), {c: top(scored) for c, scored in by_category.items()}
 
 
 def blend_one(

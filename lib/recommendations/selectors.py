@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.models import Product
-from lib.catalog.selectors import ProductFilters, product_list
+from lib.catalog.selectors import CategoryIndex, ProductFilters, category_index, product_list
 from lib.errors import NotFound
 from lib.kv import get_kv
 from lib.recommendations.blend import REASONS
@@ -40,10 +40,15 @@ def stored(rows: Iterable[list], reason: str | None = None) -> list[Candidate]:
 
 
 def products_in_order(
-    candidates: Iterable[Candidate], *, exclude: set[str], limit: int
+    candidates: Iterable[Candidate],
+    *,
+    exclude: set[str],
+    limit: int,
+    categories: CategoryIndex | None = None,
 ) -> list[Product]:
     """The candidates' product cards in the candidates' order, skipping `exclude`,
-    duplicates, and products no longer active or in stock: one query (and the images')."""
+    duplicates, and products no longer shown or in stock: one query (and one for the
+    category index, unless given)."""
     wanted: dict[str, tuple[float | None, str]] = {}
     for product_id, score, reason in candidates:
         if product_id not in exclude and product_id not in wanted:
@@ -52,7 +57,9 @@ def products_in_order(
         return []
     found = {
         str(product.id): product
-        for product in product_list(filters=ProductFilters()).filter(id__in=list(wanted))
+        for product in product_list(filters=ProductFilters(), categories=categories).filter(
+            id__in=list(wanted)
+        )
         if product.available > 0
     }
     cards = []
@@ -67,13 +74,22 @@ def products_in_order(
 
 
 def popular_by_sql(
-    *, limit: int, exclude: set[str], category_id: str | None = None
+    *,
+    limit: int,
+    exclude: set[str],
+    category_id: str | None = None,
+    categories: CategoryIndex | None = None,
 ) -> list[Product]:
     """Before the first run: the most popular products straight from the table."""
-    products = product_list(filters=ProductFilters(in_stock=True)).exclude(id__in=exclude)
+    filters = ProductFilters(in_stock=True, ordering="popularity")
+    products = (
+        product_list(filters=filters, categories=categories)
+        .filter(popularity__gt=0)
+        .exclude(id__in=exclude)
+    )
     if category_id is not None:
         products = products.filter(category_id=category_id)
-    cards = list(products.order_by("-popularity", "id")[:limit])
+    cards = list(products[:limit])
     for product in cards:
         product.score, product.reason = None, "popular"
     return cards
@@ -83,8 +99,10 @@ def recommendations_for_product(*, slug: str, kind: Kind, limit: int) -> Recomme
     """Bought together, similar, or the blend of both with popularity. The blend falls back
     to the popular products of the category, then of the store, so it is never short while
     the store has products; the other two lists are what the data says, possibly empty."""
+    categories = category_index()
     anchor = (
-        Product.objects.filter(slug=slug, is_active=True, category__is_active=True)
+        Product.objects.filter(slug=slug, is_active=True)
+        .exclude(category_id__in=categories.hidden)
         .values_list("id", "category_id")
         .first()
     )
@@ -103,7 +121,9 @@ def recommendations_for_product(*, slug: str, kind: Kind, limit: int) -> Recomme
         items = (
             []
             if kind != "blend"
-            else popular_by_sql(limit=limit, exclude=exclude, category_id=category_id)
+            else popular_by_sql(
+                limit=limit, exclude=exclude, category_id=category_id, categories=categories
+            )
         )
         return Recommendations(None, items)
     entry, category_popular, popular = (
@@ -120,7 +140,8 @@ def recommendations_for_product(*, slug: str, kind: Kind, limit: int) -> Recomme
     else:
         candidates = stored(entry.get(kind, []), "bought_together" if kind == "fbt" else "similar")
     return Recommendations(
-        read.generation, products_in_order(candidates, exclude=exclude, limit=limit)
+        read.generation,
+        products_in_order(candidates, exclude=exclude, limit=limit, categories=categories),
     )
 
 

@@ -77,6 +77,7 @@ def recommendations_build(*, now: datetime | None = None) -> dict:
         "products": len(snapshot.items),
         "sellable": len(sellable),
         "popularity_updated": popularity_updated,
+        "products_ordered": copurchases.products_ordered,
         "pairs": copurchases.pairs,
         "with_bought_together": len(copurchases.lists),
         "with_similar": len(similar),

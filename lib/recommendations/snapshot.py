@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from db.models import Category, Product
-from lib.inventory import with_available
+from lib.catalog.selectors import ProductFilters, category_index, product_filter
 from lib.recommendations.text import product_terms, text_normalize
 
 
@@ -25,7 +24,7 @@ class Item:
 @dataclass(slots=True)
 class CatalogSnapshot:
     items: dict[str, Item]
-    parents: dict[str, str | None]  # active category id -> its parent's id
+    parents: dict[str, str | None]  # category id -> its parent's id
 
     def lineage(self, category_id: str) -> list[str]:
         """The category and its ancestors, leaf first."""
@@ -49,14 +48,12 @@ def tags_normalize(tags: object) -> frozenset[str]:
 
 
 def catalog_snapshot_load() -> CatalogSnapshot:
-    """Active products of active categories, their words, tags and stock: two queries,
-    streamed so descriptions are dropped as soon as they are tokenised."""
-    parents = {
-        str(pk): str(parent_id) if parent_id else None
-        for pk, parent_id in Category.objects.filter(is_active=True).values_list("id", "parent_id")
-    }
+    """The products the storefront shows (active, category and its ancestors active), their
+    words, tags and stock: two queries, streamed so descriptions are dropped as soon as they
+    are tokenised."""
+    categories = category_index()
     rows = (
-        with_available(Product.objects.filter(is_active=True, category__is_active=True))
+        product_filter(filters=ProductFilters(), categories=categories)
         .values_list(
             "id",
             "category_id",
@@ -91,4 +88,4 @@ def catalog_snapshot_load() -> CatalogSnapshot:
             sellable=available > 0,
             popularity=popularity,
         )
-    return CatalogSnapshot(items=items, parents=parents)
+    return CatalogSnapshot(items=items, parents=categories.parents)
