@@ -3,7 +3,6 @@
 /api/v1/admin/reviews/... and /api/v1/me/recently-viewed."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
@@ -13,11 +12,10 @@ from ninja import Field, Query, Router, Schema, Status
 
 from lib.access.context import get_access
 from lib.access.permissions import Require
-from lib.catalog.schemas import localized
+from lib.catalog.schemas import ProductCardOut
 from lib.engagement import moderation, recent, reviews, votes
 from lib.engagement.text import MAX_IMAGES, MAX_TEXT_LENGTH
 from lib.i18n import request_language
-from lib.money import format_bdt
 from lib.pagination import PageParams
 
 products = Router(tags=["reviews"])
@@ -126,40 +124,8 @@ class HelpfulOut(Schema):
     voted: bool
 
 
-class RecentProductOut(Schema):
-    id: UUID
-    slug: str
-    name: str
-    name_en: str
-    name_bn: str
-    price: Decimal
-    compare_price: Decimal | None
-    price_display: str
-    currency: str = "BDT"
-    in_stock: bool
-    image_url: str | None
-    rating_average: float | None
-    rating_count: int
-
-    @staticmethod
-    def resolve_name(obj, context) -> str:
-        return localized(obj, "name", context)
-
-    @staticmethod
-    def resolve_price_display(obj, context) -> str:
-        return format_bdt(obj.price, request_language(context["request"]))
-
-    @staticmethod
-    def resolve_in_stock(obj) -> bool:
-        return obj.available > 0
-
-    @staticmethod
-    def resolve_image_url(obj) -> str | None:
-        return obj.primary_image_url
-
-
 class RecentProductsOut(Schema):
-    items: list[RecentProductOut]
+    items: list[ProductCardOut]
 
 
 # --- storefront: a product's reviews and views -----------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import operator
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -297,6 +297,20 @@ def product_cards(products: QuerySet, *, filters: ProductFilters) -> QuerySet:
 def product_list(*, filters: ProductFilters, categories: CategoryIndex | None = None) -> QuerySet:
     """Shown products matching `filters`, ordered, ready for cards (see `product_cards`)."""
     return product_cards(product_filter(filters=filters, categories=categories), filters=filters)
+
+
+def product_cards_in_order(
+    ids: Iterable[str], *, categories: CategoryIndex | None = None
+) -> list[Product]:
+    """The shown products among `ids` as cards, in the order of `ids` (duplicates, unknown,
+    draft and hidden products skipped): one query, plus one for the category index unless
+    given. `ids` must be UUIDs."""
+    wanted = list(dict.fromkeys(str(product_id) for product_id in ids))
+    if not wanted:
+        return []
+    products = product_list(filters=ProductFilters(), categories=categories).filter(id__in=wanted)
+    found = {str(product.id): product for product in products}
+    return [found[product_id] for product_id in wanted if product_id in found]
 
 
 def product_page(

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import OuterRef, QuerySet, Subquery
-
-from db.models import Product, ProductImage
+from db.models import Product
+from lib.catalog.selectors import product_cards_in_order
 from lib.engagement.analytics import analytics_record
-from lib.inventory import with_available
+from lib.engagement.keys import recent_views_key
 from lib.kv import get_kv
 
 RECENT_LIMIT = 20
 RECENT_TTL_SECONDS = 90 * 86400
-
-
-def recent_views_key(user_id: str) -> str:
-    return f"user:{user_id}:recent_views"
 
 
 def product_view_record(*, product_id: str, user_id: str | None = None) -> None:
@@ -47,20 +42,9 @@ def recent_views_ids(*, user_id: str) -> list[str]:
 
 
 def recent_views_products(*, user_id: str) -> list[Product]:
-    """The shopper's recently viewed products, newest first, skipping those no longer on
-    sale: one SQL query, each product annotated with `available` and `primary_image_url`."""
+    """The shopper's recently viewed products still on sale, newest first, as cards."""
     ids = [pid for pid in recent_views_ids(user_id=user_id) if is_uuid(pid)]
-    if not ids:
-        return []
-    by_id = {str(product.id): product for product in recent_products_queryset(ids)}
-    return [by_id[pid] for pid in ids if pid in by_id]
-
-
-def recent_products_queryset(ids: list[str]) -> QuerySet[Product]:
-    primary_image = ProductImage.objects.filter(product=OuterRef("pk"), is_primary=True)
-    return with_available(
-        Product.objects.filter(id__in=ids, is_active=True, category__is_active=True)
-    ).annotate(primary_image_url=Subquery(primary_image.values("image_url")[:1]))
+    return product_cards_in_order(ids)
 
 
 def is_uuid(value: str) -> bool:

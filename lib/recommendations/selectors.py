@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.models import Product
-from lib.catalog.selectors import CategoryIndex, ProductFilters, category_index, product_list
+from lib.catalog.selectors import (
+    CategoryIndex,
+    ProductFilters,
+    category_index,
+    product_cards_in_order,
+    product_list,
+)
+from lib.engagement.keys import recent_views_key
 from lib.errors import NotFound
 from lib.kv import get_kv
 from lib.recommendations.blend import REASONS
@@ -21,11 +28,6 @@ Kind = Literal["fbt", "similar", "blend"]
 Candidate = tuple[str, float | None, str]  # product id, score, reason
 RECENT_VIEWS = 10  # recently viewed products a "for you" list is built from
 RECENCY_DECAY = 0.8  # each older view counts this much less than the one after it
-
-
-def recent_views_key(user_id: str) -> str:
-    """The capped list of a user's recently viewed product ids, most recent first."""
-    return f"user:{user_id}:recent_views"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +55,10 @@ def products_in_order(
     for product_id, score, reason in candidates:
         if product_id not in exclude and product_id not in wanted:
             wanted[product_id] = (score, reason)
-    if not wanted:
-        return []
-    found = {
-        str(product.id): product
-        for product in product_list(filters=ProductFilters(), categories=categories).filter(
-            id__in=list(wanted)
-        )
-        if product.available > 0
-    }
     cards = []
-    for product_id, (score, reason) in wanted.items():
-        product = found.get(product_id)
-        if product is not None:
-            product.score, product.reason = score, reason
+    for product in product_cards_in_order(wanted, categories=categories):
+        if product.available > 0:
+            product.score, product.reason = wanted[str(product.id)]
             cards.append(product)
             if len(cards) == limit:
                 break
