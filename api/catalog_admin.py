@@ -154,8 +154,17 @@ def delete_category(request, category_id: UUID):
 # --- products --------------------------------------------------------------------------
 
 
+VariationAxis = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,49}$"
+    ),
+    Field(description=f"Any axis: {', '.join(VariationType.values)}, or another (a slug)"),
+]
+
+
 class VariationIn(In):
-    variation_type: VariationType
+    variation_type: VariationAxis
     value_en: Value
     value_bn: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = ""
     sku: Sku
@@ -168,7 +177,7 @@ class VariationIn(In):
 class VariationPatchIn(In):
     """Only the fields sent change; stock changes through inventory adjustments."""
 
-    variation_type: VariationType = None
+    variation_type: VariationAxis = None
     value_en: Value = None
     value_bn: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = None
     sku: Sku = None

@@ -687,3 +687,18 @@ def test_management_list_filters_and_query_count(
     assert slugs("q=বোনা") == slugs("q=jam-free") == [jamdani.slug]  # Bangla name, variation SKU
     assert slugs(f"vendor={people['vendor_nakshi'].pk}") == [jamdani.slug]
     assert len(slugs("is_active=false")) == 1
+
+
+def test_variations_may_use_any_axis_but_only_slug_like_names(staff, clothing):
+    gamchha = variation_body("Checked", "GAM-1-C", variation_type="Pattern", value_bn="চেক")
+    created = staff(
+        "POST", "/api/v1/admin/products", json_body=product_body(clothing, variations=[gamchha])
+    )
+    assert created.status == 201, created.body
+    assert created.json()["variations"][0]["variation_type"] == "pattern"
+    hostile = variation_body("Checked", "GAM-2-C", variation_type="<b>pattern</b>")
+    refused = staff(
+        "POST", "/api/v1/admin/products", json_body=product_body(clothing, variations=[hostile])
+    )
+    assert refused.status == 422
+    assert "variations.0.variation_type" in refused.json()["error"]["fields"]

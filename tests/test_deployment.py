@@ -24,6 +24,8 @@ pytestmark = [
 ]
 FORBIDDEN_IN_BUNDLE = re.compile(
     r"^(tests|bench|devtools|scripts|\.ci|\.github|\.zest|\.venv|node_modules|public)/|^\.env|\.git/"
+    # the project itself must not also be installed as a dependency (a second, stale copy)
+    r"|^_vendor/(api|lib|db|migrations|devtools)/"
 )
 
 

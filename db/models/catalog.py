@@ -203,7 +203,10 @@ class ProductVariation(TimeStampedModel):
     """A sellable variant with its own stock; its price is the product's plus the adjustment."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variations")
-    variation_type = models.CharField(max_length=50, choices=VariationType.choices)
+    # Any axis a shop sells by; `VariationType` names the common ones.
+    variation_type = models.SlugField(
+        max_length=50, help_text=_("size, color, material, style, weight, or any other axis")
+    )
     variation_value_en = models.CharField(_("value (English)"), max_length=50)
     variation_value_bn = models.CharField(_("value (Bangla)"), max_length=50, blank=True)
     sku = models.CharField(_("SKU"), max_length=100, unique=True)
@@ -230,4 +233,11 @@ class ProductVariation(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_variation_type_display()}: {self.variation_value_en}"
+        return f"{self.axis_label}: {self.variation_value_en}"
+
+    @property
+    def axis_label(self) -> str:
+        """`Size` for the common axes (translated), the slug made readable for others."""
+        if self.variation_type in VariationType.values:
+            return str(VariationType(self.variation_type).label)
+        return self.variation_type.replace("_", " ").replace("-", " ").capitalize()
