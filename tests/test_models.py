@@ -25,6 +25,11 @@ from db.models import (
     ApiKey,
     ApiKeySecret,
     Category,
+    Discount,
+    DiscountRedemption,
+    District,
+    Division,
+    FraudReview,
     InventoryAlert,
     InventoryAlertKind,
     Order,
@@ -40,9 +45,12 @@ from db.models import (
     Product,
     ProductImage,
     ProductVariation,
+    ShippingDistrictRate,
+    ShippingZone,
     SocialAccount,
     StockAdjustment,
     StockReservation,
+    Upazila,
     User,
     UserProfile,
     UserRole,
@@ -407,7 +415,7 @@ def test_order_totals_are_never_negative():
     )
     order.refresh_from_db()
     assert order.total_amount == order.subtotal - order.discount_total + order.shipping_total
-    assert (order.status, order.currency) == (OrderStatus.PENDING, "BDT")
+    assert (order.status, order.currency) == (OrderStatus.PLACED, "BDT")
 
 
 def test_order_items_need_a_positive_quantity_and_keep_the_product():
@@ -430,14 +438,14 @@ def test_order_items_need_a_positive_quantity_and_keep_the_product():
 
 def test_status_events_record_the_order_history():
     order = make_order()
-    OrderStatusEvent.objects.create(order=order, to_status=OrderStatus.PENDING)
+    OrderStatusEvent.objects.create(order=order, to_status=OrderStatus.PLACED)
     OrderStatusEvent.objects.create(
-        order=order, from_status=OrderStatus.PENDING, to_status=OrderStatus.CONFIRMED
+        order=order, from_status=OrderStatus.PLACED, to_status=OrderStatus.PROCESSING
     )
 
     assert [str(event) for event in order.status_events.all()] == [
-        "- -> pending",
-        "pending -> confirmed",
+        "- -> placed",
+        "placed -> processing",
     ]
 
 
@@ -560,7 +568,17 @@ def build_store(n: int) -> Order:
     )
     InventoryAlert.objects.create(product=product, kind="low_stock", quantity_at_alert=1)
     StockAdjustment.objects.create(product=product, delta=5, quantity_after=5, reason="received")
+    division = Division.objects.create(name_en=f"Division {n}", name_bn="বিভাগ")
+    district = District.objects.create(division=division, name_en=f"District {n}", name_bn="জেলা")
+    Upazila.objects.create(district=district, name_en=f"Upazila {n}", name_bn="উপজেলা")
+    zone = ShippingZone.objects.create(code=f"zone-{n}", name_en=f"Zone {n}", rate=Decimal("60"))
+    ShippingDistrictRate.objects.create(district=district, zone=zone)
+    discount = Discount.objects.create(name=f"Eid {n}", code=f"EID{n}", kind="fixed", value=50)
     order = make_order(f"ZS-2611-{n:06}", user=user, shipping_address=address)
+    DiscountRedemption.objects.create(
+        discount=discount, order=order, user=user, customer_key=str(user.pk), amount=Decimal("50")
+    )
+    FraudReview.objects.create(order=order, score=10, reasons=["new customer"], decision="accepted")
     OrderItem.objects.create(
         order=order,
         product=product,
@@ -572,7 +590,7 @@ def build_store(n: int) -> Order:
         unit_price=Decimal(10),
         total_price=Decimal(10),
     )
-    OrderStatusEvent.objects.create(order=order, to_status=OrderStatus.PENDING, actor=user)
+    OrderStatusEvent.objects.create(order=order, to_status=OrderStatus.PLACED, actor=user)
     payment = make_payment(order, transaction_id=f"TRX{n}")
     PaymentEvent.objects.create(
         payment=payment, provider="bkash", provider_reference=f"TRX{n}", event_type="captured"
@@ -644,12 +662,12 @@ def test_admin_status_change_is_recorded_as_an_event(rf):
     order_admin = admin.site._registry[Order]
     request = rf.post("/")
     request.user = staff
-    form = order_admin.get_form(request, order)(instance=order, data={"status": "confirmed"})
+    form = order_admin.get_form(request, order)(instance=order, data={"status": "processing"})
     assert form.is_valid(), form.errors
 
     order_admin.save_model(request, form.save(commit=False), form, change=True)
 
     event = order.status_events.get()
-    assert (event.from_status, event.to_status, event.actor) == ("pending", "confirmed", staff)
+    assert (event.from_status, event.to_status, event.actor) == ("placed", "processing", staff)
     order.refresh_from_db()
-    assert order.status == OrderStatus.CONFIRMED
+    assert order.status == OrderStatus.PROCESSING

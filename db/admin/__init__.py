@@ -23,6 +23,16 @@ from db.admin.catalog import (
     ProductVariationAdmin,
     ProductVariationInline,
 )
+from db.admin.checkout import (
+    DiscountAdmin,
+    DiscountRedemptionAdmin,
+    DistrictAdmin,
+    DivisionAdmin,
+    FraudReviewAdmin,
+    ShippingDistrictRateAdmin,
+    ShippingZoneAdmin,
+    UpazilaAdmin,
+)
 from db.admin.common import ReadOnlyMixin
 from db.admin.operations import (
     InventoryAlertAdmin,
@@ -65,6 +75,11 @@ __all__ = [
     "ApiKeySecretInline",
     "CategoryAdmin",
     "ChildCategoryInline",
+    "DiscountAdmin",
+    "DiscountRedemptionAdmin",
+    "DistrictAdmin",
+    "DivisionAdmin",
+    "FraudReviewAdmin",
     "InventoryAlertAdmin",
     "OrderAdmin",
     "OrderItemAdmin",
@@ -83,10 +98,13 @@ __all__ = [
     "ProductVariationInline",
     "ReadOnlyMixin",
     "ReservationStateFilter",
+    "ShippingDistrictRateAdmin",
+    "ShippingZoneAdmin",
     "SocialAccountAdmin",
     "SocialAccountInline",
     "StockAdjustmentAdmin",
     "StockReservationAdmin",
+    "UpazilaAdmin",
     "UserAdmin",
     "UserChangeForm",
     "UserCreationForm",

@@ -20,12 +20,18 @@ from .base import (
 
 
 class OrderStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    CONFIRMED = "confirmed", _("Confirmed")
+    """The order state machine's states (transitions live in lib/orders)."""
+
+    PLACED = "placed", _("Placed")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    ON_HOLD = "on_hold", _("On hold for review")
+    PAID = "paid", _("Paid")
     PROCESSING = "processing", _("Processing")
     SHIPPED = "shipped", _("Shipped")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
     DELIVERED = "delivered", _("Delivered")
     CANCELLED = "cancelled", _("Cancelled")
+    RETURNED = "returned", _("Returned")
     REFUNDED = "refunded", _("Refunded")
 
 
@@ -53,7 +59,7 @@ class Order(TimeStampedModel):
     guest_email = models.EmailField(max_length=255, blank=True)
     guest_phone = phone_field()
     status = models.CharField(
-        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
     payment_method = models.CharField(max_length=20, choices=PaymentProvider.choices)
     payment_status = models.CharField(
@@ -63,6 +69,7 @@ class Order(TimeStampedModel):
     subtotal = money_field(default=ZERO)
     discount_total = money_field(default=ZERO)
     shipping_total = money_field(default=ZERO)
+    cod_fee = money_field(default=ZERO)
     total_amount = money_field(default=ZERO)
     shipping_address = models.ForeignKey(
         "Address", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
@@ -74,6 +81,14 @@ class Order(TimeStampedModel):
         max_length=255, unique=True, null=True, blank=True
     )
     placed_at = models.DateTimeField(default=timezone.now)
+    payment_due_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Unpaid wallet orders release their stock after this.")
+    )
+    delivery_estimate = models.JSONField(default=dict, blank=True)
+    fraud_score = models.PositiveIntegerField(default=0)
+    fraud_reasons = models.JSONField(default=list, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    device_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         db_table = "orders"
