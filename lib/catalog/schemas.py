@@ -44,7 +44,10 @@ class CategoryTreeOut(Schema):
     items: list[CategoryNodeOut]
 
 
-class CategoryDetailOut(CategoryOut):
+class LocalizedPageOut(Schema):
+    """The description and SEO texts of a page (category or product), in the caller's
+    language; the SEO title falls back to the name."""
+
     description: str
     seo_title: str
     seo_description: str
@@ -60,6 +63,10 @@ class CategoryDetailOut(CategoryOut):
     @staticmethod
     def resolve_seo_description(obj, context) -> str:
         return localized(obj, "seo_description", context)
+
+
+class CategoryDetailOut(CategoryOut, LocalizedPageOut):
+    """A category page: its names, description and SEO texts."""
 
 
 class ImageOut(Schema):
@@ -143,21 +150,14 @@ class VariationOut(Schema):
         return max(obj.available, 0)
 
 
-class ProductDetailOut(ProductCardOut):
-    description: str
+class ProductDetailOut(ProductCardOut, LocalizedPageOut):
     available: int
     tags: list[str]
     images: list[ImageOut]
     variations: list[VariationOut]
     breadcrumb: list[CategoryOut]
-    seo_title: str
-    seo_description: str
     canonical_url: str
     json_ld: dict
-
-    @staticmethod
-    def resolve_description(obj, context) -> str:
-        return localized(obj, "description", context)
 
     @staticmethod
     def resolve_canonical_url(obj) -> str:
@@ -170,14 +170,6 @@ class ProductDetailOut(ProductCardOut):
     @staticmethod
     def resolve_available(obj) -> int:
         return max(obj.available, 0)
-
-    @staticmethod
-    def resolve_seo_title(obj, context) -> str:
-        return localized(obj, "seo_title", context) or localized(obj, "name", context)
-
-    @staticmethod
-    def resolve_seo_description(obj, context) -> str:
-        return localized(obj, "seo_description", context)
 
 
 class ProductPageOut(Schema):
