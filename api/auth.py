@@ -11,6 +11,7 @@ from lib.access import recovery, services
 from lib.access.context import client_ip
 from lib.access.permissions import Require
 from lib.access.sessions import session_refresh, session_start
+from lib.cart import cart_merge
 from lib.i18n import request_language
 
 router = Router(tags=["auth"], auth=Require())
@@ -119,6 +120,7 @@ def register(request, payload: RegisterIn):
         language=payload.preferred_language or request_language(request),
     )
     tokens = session_start(user=user, ip=client_ip(request), user_agent=user_agent(request))
+    cart_merge(guest_token=request.headers.get("X-Cart-Token", ""), user_id=str(user.pk))
     return Status(201, {"user": user, "tokens": tokens})
 
 
@@ -130,6 +132,7 @@ def login(request, payload: LoginIn):
         ip=client_ip(request),
         user_agent=user_agent(request),
     )
+    cart_merge(guest_token=request.headers.get("X-Cart-Token", ""), user_id=str(user.pk))
     return {"user": user, "tokens": tokens}
 
 

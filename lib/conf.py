@@ -179,6 +179,38 @@ def load_recommendation_config() -> RecommendationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FraudConfig:
+    """Fraud screening at placement (see lib/orders/fraud.py): thresholds and the hold score."""
+
+    hold_score: int = 60
+    velocity_phone: int = 3
+    velocity_ip: int = 5
+    velocity_device: int = 3
+    new_customer_cod_limit: int = 5000
+    failed_payments: int = 2
+    high_amount: int = 50000
+    average_multiplier: int = 5
+    phone_accounts: int = 2
+
+
+def load_fraud_config() -> FraudConfig:
+    defaults = FraudConfig()
+    return FraudConfig(
+        hold_score=env_int("FRAUD_HOLD_SCORE", defaults.hold_score),
+        velocity_phone=env_int("FRAUD_VELOCITY_PHONE", defaults.velocity_phone),
+        velocity_ip=env_int("FRAUD_VELOCITY_IP", defaults.velocity_ip),
+        velocity_device=env_int("FRAUD_VELOCITY_DEVICE", defaults.velocity_device),
+        new_customer_cod_limit=env_int(
+            "FRAUD_NEW_CUSTOMER_COD_LIMIT", defaults.new_customer_cod_limit
+        ),
+        failed_payments=env_int("FRAUD_FAILED_PAYMENTS", defaults.failed_payments),
+        high_amount=env_int("FRAUD_HIGH_AMOUNT", defaults.high_amount),
+        average_multiplier=env_int("FRAUD_AVERAGE_MULTIPLIER", defaults.average_multiplier),
+        phone_accounts=env_int("FRAUD_PHONE_ACCOUNTS", defaults.phone_accounts),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     debug: bool
     secret_key: str
@@ -225,6 +257,8 @@ class Config:
     oauth: OAuthConfig
     # the recommendations job
     recommendations: RecommendationConfig
+    # fraud screening at placement
+    fraud: FraudConfig
     # users and sessions
     jwt_signing_key: str
     jwt_access_ttl: int
@@ -241,6 +275,9 @@ class Config:
     image_max_bytes: int
     image_max_pixels: int
     image_max_per_product: int
+    # carts
+    cart_ttl_seconds: int
+    cart_max_qty_per_line: int
 
     @property
     def media_root(self) -> Path:
@@ -291,6 +328,7 @@ def load_config() -> Config:
         geo_allow_cidrs=env_networks("GEO_ALLOW_CIDRS"),
         oauth=load_oauth_config(),
         recommendations=load_recommendation_config(),
+        fraud=load_fraud_config(),
         jwt_signing_key=env_str("JWT_SIGNING_KEY")
         or derived_jwt_key(env_str("SECRET_KEY", DEV_SECRET_KEY)),
         jwt_access_ttl=env_int("JWT_ACCESS_TTL", 900),
@@ -306,7 +344,32 @@ def load_config() -> Config:
         image_max_bytes=env_int("IMAGE_MAX_BYTES", 4 * 1024 * 1024),
         image_max_pixels=env_int("IMAGE_MAX_PIXELS", 40_000_000),
         image_max_per_product=env_int("IMAGE_MAX_PER_PRODUCT", 20),
+        cart_ttl_seconds=env_int("CART_TTL_SECONDS", 30 * 24 * 3600),
+        cart_max_qty_per_line=env_int("CART_MAX_QTY_PER_LINE", 10),
     )
 
 
 config = load_config()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutConfig:
+    """Checkout charges and limits (see lib/checkout/placement.py)."""
+
+    cod_fee: str = "20"
+    cod_max_total: str = "20000"
+    payment_timeout_minutes: int = 30
+
+
+def load_checkout_config() -> CheckoutConfig:
+    defaults = CheckoutConfig()
+    return CheckoutConfig(
+        cod_fee=env_str("COD_FEE", defaults.cod_fee),
+        cod_max_total=env_str("COD_MAX_TOTAL", defaults.cod_max_total),
+        payment_timeout_minutes=env_int(
+            "PAYMENT_TIMEOUT_MINUTES", defaults.payment_timeout_minutes
+        ),
+    )
+
+
+checkout_config = load_checkout_config()

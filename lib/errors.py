@@ -261,6 +261,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This variation appears in orders, so it cannot be removed. Deactivate it instead.",
         "এই ভ্যারিয়েশনটি অর্ডারে আছে, তাই সরানো যাবে না। এর বদলে এটি নিষ্ক্রিয় করুন।",
     ),
+    # fraud review
+    "fraud_not_on_hold": (
+        "This order is not on hold for review, so there is nothing to decide.",
+        "এই অর্ডারটি যাচাইয়ের জন্য স্থগিত নয়, তাই সিদ্ধান্ত নেওয়ার কিছু নেই।",
+    ),
+    # carts
+    "cart_token_invalid": (
+        "The X-Cart-Token header is not a valid cart token.",
+        "X-Cart-Token হেডারটি বৈধ কার্ট টোকেন নয়।",
+    ),
+    "cart_variation_required": (
+        "This product comes in variations: choose one (variation_id).",
+        "এই পণ্যটির একাধিক ভ্যারিয়েশন আছে: একটি বেছে নিন (variation_id)।",
+    ),
+    "cart_product_unavailable": (
+        "This product is not available for sale right now.",
+        "এই পণ্যটি এখন বিক্রির জন্য পাওয়া যাচ্ছে না।",
+    ),
     # product reviews
     "review_exists": (
         "You have already reviewed this product. Edit your review instead.",
@@ -269,6 +287,85 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review_own_vote": (
         "You cannot mark your own review as helpful.",
         "আপনি নিজের রিভিউকে সহায়ক হিসেবে চিহ্নিত করতে পারবেন না।",
+    ),
+    # discounts
+    "coupon_invalid": (
+        "This coupon code is not valid.",
+        "এই কুপন কোডটি সঠিক নয়।",
+    ),
+    "coupon_expired": ("This coupon has expired.", "এই কুপনের মেয়াদ শেষ হয়ে গেছে।"),
+    "coupon_not_started": (
+        "This coupon is not valid yet.",
+        "এই কুপনটি এখনও চালু হয়নি।",
+    ),
+    "coupon_min_order": (
+        "Your order does not reach this coupon's minimum amount.",
+        "আপনার অর্ডার এই কুপনের সর্বনিম্ন পরিমাণে পৌঁছায়নি।",
+    ),
+    "coupon_used_up": (
+        "This coupon has reached its usage limit.",
+        "এই কুপনটি সর্বোচ্চ সংখ্যক বার ব্যবহার করা হয়ে গেছে।",
+    ),
+    "coupon_customer_limit": (
+        "You have already used this coupon as many times as allowed.",
+        "আপনি এই কুপনটি অনুমোদিত সংখ্যক বার ইতিমধ্যে ব্যবহার করেছেন।",
+    ),
+    "coupon_not_applicable": (
+        "This coupon does not apply to the items in your cart.",
+        "এই কুপনটি আপনার কার্টের পণ্যগুলোর জন্য প্রযোজ্য নয়।",
+    ),
+    "coupon_not_combinable": (
+        "This coupon cannot be combined with a better discount already applied.",
+        "ইতিমধ্যে প্রয়োগ করা একটি ভালো ছাড়ের সাথে এই কুপনটি একসাথে ব্যবহার করা যায় না।",
+    ),
+    "discount_code_taken": (
+        "Another discount already uses this code.",
+        "অন্য একটি ছাড় ইতিমধ্যে এই কোডটি ব্যবহার করছে।",
+    ),
+    # checkout placement
+    "cart_empty": ("There is nothing to check out.", "চেকআউট করার মতো কিছু নেই।"),
+    "out_of_stock": (
+        "Some items are no longer in stock in the quantity requested.",
+        "কিছু পণ্য অনুরোধ করা পরিমাণে আর স্টকে নেই।",
+    ),
+    "product_unavailable": (
+        "Some items can no longer be ordered.",
+        "কিছু পণ্য আর অর্ডার করা যাবে না।",
+    ),
+    "price_changed": (
+        "The price changed since you saw it. Please review the new total.",
+        "আপনি দেখার পর দাম বদলেছে। অনুগ্রহ করে নতুন মোট দেখে নিন।",
+    ),
+    "cod_limit": (
+        "Cash on delivery is not available for an order this large.",
+        "এত বড় অর্ডারে ক্যাশ অন ডেলিভারি পাওয়া যায় না।",
+    ),
+    "idempotency_key_required": (
+        "Send an Idempotency-Key header of 8 to 128 characters.",
+        "৮ থেকে ১২৮ অক্ষরের একটি Idempotency-Key হেডার পাঠান।",
+    ),
+    "idempotency_key_reused": (
+        "This Idempotency-Key was already used for a different order.",
+        "এই Idempotency-Key আগেই অন্য একটি অর্ডারে ব্যবহার করা হয়েছে।",
+    ),
+    "guest_contact_required": (
+        "Enter an email address or a phone number.",
+        "একটি ইমেইল ঠিকানা বা ফোন নম্বর লিখুন।",
+    ),
+    "address_required": ("Choose a delivery address.", "একটি ডেলিভারি ঠিকানা বেছে নিন।"),
+    # order status changes
+    "transition_forbidden": (
+        "The order cannot move from its current status to the one requested.",
+        "অর্ডারটি বর্তমান অবস্থা থেকে অনুরোধ করা অবস্থায় নেওয়া যায় না।",
+    ),
+    # addresses and shipping
+    "address_limit_reached": (
+        "You have saved the most addresses allowed. Delete one first.",
+        "আপনি সর্বোচ্চ সংখ্যক ঠিকানা সংরক্ষণ করেছেন। আগে একটি মুছে ফেলুন।",
+    ),
+    "shipping_unavailable": (
+        "We cannot deliver to this district yet.",
+        "এই জেলায় আমরা এখনও ডেলিভারি দিতে পারি না।",
     ),
 }
 

@@ -65,10 +65,12 @@ Handler = Callable[[HttpRequest], HttpResponse]
 KV_FAILURES = (UpstashError, httpx.HTTPError, OSError)
 CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_ALLOW_HEADERS = (
-    "Accept, Accept-Language, Authorization, Content-Type, Idempotency-Key, X-API-Key, X-Request-ID"
+    "Accept, Accept-Language, Authorization, Content-Type, Idempotency-Key, X-API-Key, "
+    "X-Cart-Token, X-Request-ID"
 )
 CORS_EXPOSE_HEADERS = (
-    "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-ID"
+    "Retry-After, X-Cart-Token, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+    "X-Request-ID"
 )
 CORS_MAX_AGE = "600"
 

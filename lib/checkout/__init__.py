@@ -1,0 +1,1 @@
+"""Checkout: addresses, shipping quotes, pricing and order placement."""

@@ -1,0 +1,322 @@
+"""Placing an order: one transaction that re-prices, screens, allocates and records.
+
+`order_place` re-runs the quote (`quote_compute`, the same code the customer was shown),
+refuses a changed total (409 `price_changed`), screens for fraud, allocates stock (409
+`out_of_stock`; never oversold), writes the order, its lines and its first status event,
+redeems discounts, queues the "order placed" email and clears the cart on commit.
+
+Idempotency: `orders.idempotency_key` is unique. A retry with the same key and body returns
+the order already placed (`replayed=True`, nothing written); the same key with another body
+is 409 `idempotency_key_reused`. Concurrent retries race on the unique index: the loser's
+transaction rolls back whole and it returns the winner's order.
+The number of queries does not depend on the number of lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from db.models import Address, Order, OrderItem, OrderStatus, OrderStatusEvent
+from lib.checkout.quote import Quote, quote_compute
+from lib.conf import checkout_config
+from lib.email import bilingual_email, email_enqueue
+from lib.errors import ApiError, Conflict, NotFound
+from lib.kv import get_kv
+from lib.money import format_bdt
+from lib.orders.numbers import order_number_next, order_number_resync
+from lib.orders.stock import order_stock_allocate
+
+IDEMPOTENCY_TTL = 7 * 24 * 3600
+FINGERPRINT_KEY = "orders:idem:{key}"
+
+PLACED_TEXTS = (
+    (
+        "Order {number} placed",
+        "Thank you! Your order {number} was placed.\nTotal: {total}\nStatus: {status}\n",
+    ),
+    (
+        "অর্ডার {number} গ্রহণ করা হয়েছে",
+        "ধন্যবাদ! আপনার অর্ডার {number} গ্রহণ করা হয়েছে।\nমোট: {total}\nঅবস্থা: {status}\n",
+    ),
+)
+
+
+@dataclass
+class PlaceRequest:
+    lines: list[Any]  # CartLine
+    address: Any  # ValidAddress
+    address_id: Any = None
+    codes: list[str] = field(default_factory=list)
+    payment_method: str = "cod"
+    user_id: str | None = None
+    email: str = ""
+    guest_email: str = ""
+    guest_phone: str = ""
+    ip: str | None = None
+    device_id: str = ""
+    expected_total: Decimal | None = None
+    idempotency_key: str = ""
+    fingerprint: str = ""
+    cart_key: str | None = None
+    language: str = "en"
+
+
+@dataclass
+class Placed:
+    order: Order
+    replayed: bool
+
+
+def fingerprint_of(body: dict[str, Any], *, user_id: str | None) -> str:
+    raw = json.dumps({"body": body, "user": user_id}, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def customer_key_of(request: PlaceRequest) -> str | None:
+    if request.user_id:
+        return f"user:{request.user_id}"
+    if request.guest_phone:
+        return f"phone:{request.guest_phone}"
+    return f"email:{request.guest_email.lower()}" if request.guest_email else None
+
+
+def quote_for(request: PlaceRequest) -> Quote:
+    return quote_compute(
+        lines=request.lines,
+        district_id=request.address.district_id,
+        codes=request.codes,
+        payment_method=request.payment_method,
+        customer_key=customer_key_of(request),
+    )
+
+
+def existing_order(request: PlaceRequest) -> Order | None:
+    """The order already placed with this key, or 409 if it was placed with another body."""
+    order = Order.objects.filter(idempotency_key=request.idempotency_key).first()
+    if order is None:
+        return None
+    stored = get_kv().get(FINGERPRINT_KEY.format(key=request.idempotency_key))
+    same_owner = str(order.user_id or "") == str(request.user_id or "")
+    if not same_owner or (stored is not None and stored != request.fingerprint):
+        raise Conflict("idempotency_key_reused")
+    return order
+
+
+def order_place(request: PlaceRequest) -> Placed:
+    order = existing_order(request)
+    if order is not None:
+        return Placed(order, replayed=True)
+    for attempt in range(3):
+        try:
+            return Placed(order_place_once(request), replayed=False)
+        except IntegrityError:
+            order = existing_order(request)
+            if order is not None:
+                return Placed(order, replayed=True)
+            if attempt == 2:
+                raise
+            order_number_resync()  # the KV counter was reset: move it past the database
+    raise AssertionError("unreachable")
+
+
+def status_of(payment_method: str, hold: bool) -> str:
+    if hold:
+        return OrderStatus.ON_HOLD
+    return OrderStatus.PLACED if payment_method == "cod" else OrderStatus.AWAITING_PAYMENT
+
+
+def order_place_once(request: PlaceRequest) -> Order:
+    from lib.discounts import discounts_redeem
+    from lib.orders.fraud import FraudSignals, fraud_record, fraud_screen
+
+    with transaction.atomic():
+        quote = quote_for(request)
+        problems = [line for line in quote.lines if line.problem]
+        if any(line.problem == "unavailable" for line in problems):
+            skus = sorted(line.sku for line in problems if line.problem == "unavailable")
+            raise ApiError("product_unavailable", status=422, fields={"sku": skus})
+        if problems:  # short of stock when read; never charge for fewer lines than placed
+            short = {
+                line.sku: [f"{line.quantity} requested, {line.available} available."]
+                for line in problems
+            }
+            raise Conflict("out_of_stock", fields={"sku": sorted(short), **short})
+        if request.expected_total is not None and request.expected_total != quote.total:
+            raise Conflict(
+                "price_changed", fields={"total": [str(quote.total)], "quote": quote.out()}
+            )
+        if request.payment_method == "cod" and quote.total > Decimal(checkout_config.cod_max_total):
+            raise ApiError("cod_limit", status=422, fields={"total": [str(quote.total)]})
+        customer = Order.objects.filter(
+            **(
+                {"user_id": request.user_id}
+                if request.user_id
+                else {"guest_phone": request.guest_phone}
+            )
+        )
+        signals = FraudSignals(
+            user_id=request.user_id,
+            phone=request.address.phone or request.guest_phone,
+            email=request.email or request.guest_email,
+            ip=request.ip,
+            device_id=request.device_id,
+            total=quote.total,
+            payment_method=request.payment_method,
+            district_id=request.address.district_id,
+            is_new_customer=not customer.exists(),
+        )
+        verdict = fraud_screen(signals=signals)
+        status = status_of(request.payment_method, verdict.hold)
+        now = timezone.now()
+        order = Order(
+            number=order_number_next(),
+            user_id=request.user_id,
+            guest_email=request.guest_email,
+            guest_phone=request.guest_phone,
+            status=status,
+            payment_method=request.payment_method,
+            subtotal=quote.subtotal,
+            discount_total=quote.items_discount,
+            shipping_total=quote.shipping_total,
+            cod_fee=quote.cod_fee,
+            total_amount=quote.total,
+            shipping_address_id=request.address_id,
+            shipping_snapshot=request.address.snapshot(),
+            idempotency_key=request.idempotency_key,
+            placed_at=now,
+            payment_due_at=(
+                now + timedelta(minutes=checkout_config.payment_timeout_minutes)
+                if status == OrderStatus.AWAITING_PAYMENT
+                else None
+            ),
+            delivery_estimate=quote.delivery_estimate(),
+            fraud_score=verdict.score,
+            fraud_reasons=list(verdict.reasons),
+            client_ip=request.ip or None,
+            device_id=request.device_id[:64],
+        )
+        order.save(force_insert=True)
+        # The key's unique index is ours until commit (a concurrent retry waits on it), so
+        # the body's fingerprint can be recorded now; if this rolls back, the next placement
+        # with the key overwrites it.
+        get_kv().set(
+            FINGERPRINT_KEY.format(key=request.idempotency_key),
+            request.fingerprint,
+            ex=IDEMPOTENCY_TTL,
+        )
+        # Locks the stock rows until commit: everything slow (KV round trips, the fraud
+        # screen) comes before.
+        order_stock_allocate(lines=quote.lines)
+        OrderItem.objects.bulk_create(
+            [
+                OrderItem(
+                    order=order,
+                    product=line.product,
+                    variation=line.variation,
+                    vendor_id=line.vendor_id,
+                    product_name=line.product.name_en,
+                    product_name_bn=line.product.name_bn,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    total_price=line.line_total,
+                )
+                for line in quote.lines
+            ]
+        )
+        OrderStatusEvent.objects.create(order=order, from_status="", to_status=status)
+        if quote.applied:
+            discounts_redeem(
+                order=order,
+                applied=quote.applied,
+                customer_key=customer_key_of(request),
+                user_id=request.user_id,
+            )
+        fraud_record(order=order, result=verdict)
+        placed_email(order, request)
+        if request.cart_key:
+            cart = request.cart_key
+            transaction.on_commit(lambda: cart_clear_quietly(cart))
+    return order
+
+
+def cart_clear_quietly(key: str) -> None:
+    from lib.cart.store import cart_clear
+
+    cart_clear(key=key)
+
+
+def placed_email(order: Order, request: PlaceRequest) -> None:
+    to = request.email or request.guest_email
+    if not to:
+        return
+    message = bilingual_email(
+        PLACED_TEXTS,
+        language="bn" if request.language == "bn" else "en",
+        number=order.number,
+        total=format_bdt(order.total_amount, "en"),
+        total_bn=format_bdt(order.total_amount, "bn"),
+        status=order.status,
+    )
+    email_enqueue(to=to, dedupe_key=f"order-placed:{order.pk}", **message)
+
+
+def saved_address(*, user_id: str, address_id: Any = None) -> Address:
+    """The customer's address `address_id`, or their default (else latest) one."""
+    rows = Address.objects.filter(user_id=user_id)
+    address = (
+        rows.filter(pk=address_id).first()
+        if address_id
+        else rows.order_by("-is_default", "-created_at").first()
+    )
+    if address is None:
+        raise (
+            NotFound(fields={"address_id": [str(address_id or "")]})
+            if address_id
+            else ApiError("address_required", status=422)
+        )
+    return address
+
+
+def address_of_saved(address: Address) -> Any:
+    from lib.checkout.addresses import AddressInput, address_validate
+
+    data = AddressInput(
+        full_name=address.full_name,
+        phone=address.phone,
+        address_line1=address.address_line1,
+        address_line2=address.address_line2,
+        division=address.division,
+        district=address.city,
+        area=address.area,
+        postal_code=address.postal_code,
+    )
+    return address_validate(data=data)
+
+
+def order_timeouts_sweep(*, batch: int = 200) -> dict[str, int]:
+    """Cancel wallet orders whose payment did not arrive in time, releasing their stock
+    (`order_transition`). Safe to run twice: an order already moved on is skipped."""
+    from lib.orders.state import order_transition
+
+    due = list(
+        Order.objects.filter(
+            status=OrderStatus.AWAITING_PAYMENT, payment_due_at__lte=timezone.now()
+        ).order_by("payment_due_at")[:batch]
+    )
+    cancelled = 0
+    for order in due:
+        try:
+            order_transition(order=order, to_status=OrderStatus.CANCELLED, note="payment timeout")
+            cancelled += 1
+        except Conflict:
+            continue
+    return {"cancelled": cancelled}

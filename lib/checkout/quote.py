@@ -1,0 +1,162 @@
+"""The checkout quote: every amount an order will be charged, computed by one function.
+
+`quote_compute` is called by `POST /checkout/quote` and again by placement inside its
+transaction, so what a customer is shown is exactly what they are charged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from lib.checkout.pricing import PricedLine, lines_price
+from lib.conf import checkout_config
+from lib.errors import ApiError
+from lib.money import quantize_bdt
+
+ZERO = Decimal("0.00")
+WALLETS = ("bkash", "nagad", "rocket", "upay", "sslcommerz")
+
+
+@dataclass
+class Quote:
+    lines: list[PricedLine]
+    subtotal: Decimal
+    items_discount: Decimal
+    shipping: Any  # ShippingQuote
+    shipping_rate: Decimal
+    shipping_discount: Decimal
+    cod_fee: Decimal
+    total: Decimal
+    applied: list[Any] = field(default_factory=list)
+    coupon_errors: dict[str, list[str]] = field(default_factory=dict)
+    stock_warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sellable(self) -> list[PricedLine]:
+        return [line for line in self.lines if not line.problem]
+
+    @property
+    def shipping_total(self) -> Decimal:
+        return quantize_bdt(self.shipping_rate - self.shipping_discount)
+
+    def delivery_estimate(self) -> dict[str, Any]:
+        earliest, latest = self.shipping.estimate()
+        return {
+            "days_min": self.shipping.days_min,
+            "days_max": self.shipping.days_max,
+            "earliest": earliest.isoformat(),
+            "latest": latest.isoformat(),
+        }
+
+    def out(self) -> dict[str, Any]:
+        ship = self.shipping
+        return {
+            "lines": [
+                {
+                    "product_id": line.product_id,
+                    "variation_id": line.variation_id,
+                    "sku": line.sku,
+                    "name": line.product.name_en,
+                    "name_bn": line.product.name_bn,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "line_total": line.line_total,
+                    "problem": line.problem or None,
+                }
+                for line in self.lines
+            ],
+            "subtotal": self.subtotal,
+            "items_discount": self.items_discount,
+            "shipping": {
+                "zone": ship.zone_code,
+                "zone_name": ship.zone_name,
+                "rate": self.shipping_rate,
+                "free": bool(ship.free),
+            },
+            "shipping_discount": self.shipping_discount,
+            "cod_fee": self.cod_fee,
+            "total": self.total,
+            "delivery_estimate": self.delivery_estimate(),
+            "applied_discounts": [
+                {
+                    "discount_id": str(a.discount_id),
+                    "code": a.code,
+                    "name": a.name,
+                    "amount": a.amount,
+                }
+                for a in self.applied
+            ],
+            "coupon_errors": self.coupon_errors,
+            "stock_warnings": self.stock_warnings,
+        }
+
+
+def cod_fee_for(payment_method: str) -> Decimal:
+    return quantize_bdt(checkout_config.cod_fee) if payment_method == "cod" else ZERO
+
+
+def quote_compute(
+    *,
+    lines: list[Any],
+    district_id: int,
+    codes: list[str],
+    payment_method: str,
+    customer_key: str | None,
+) -> Quote:
+    """Price `lines` (CartLine) shipped to `district_id`; 422 `cart_empty` without a line."""
+    from lib.checkout.shipping import shipping_quote
+    from lib.discounts import discounts_apply
+
+    priced = lines_price(lines)
+    if not priced:
+        raise ApiError("cart_empty", status=422)
+    sellable = [line for line in priced if not line.problem]
+    subtotal = quantize_bdt(sum((line.line_total for line in sellable), ZERO))
+    shipping = shipping_quote(district_id=district_id, subtotal=subtotal)
+    rate = ZERO if shipping.free else quantize_bdt(shipping.rate)
+    result = discounts_apply(
+        lines=sellable, shipping=rate, codes=list(codes), customer_key=customer_key
+    )
+    items_discount = min(quantize_bdt(result.items_discount), subtotal)
+    shipping_discount = min(quantize_bdt(result.shipping_discount), rate)
+    fee = cod_fee_for(payment_method)
+    total = quantize_bdt(subtotal - items_discount + rate - shipping_discount + fee)
+    warnings = [
+        {
+            "product_id": line.product_id,
+            "variation_id": line.variation_id,
+            "sku": line.sku,
+            "problem": line.problem,
+            "requested": line.quantity,
+            "available": line.available,
+        }
+        for line in priced
+        if line.problem
+    ]
+    return Quote(
+        lines=priced,
+        subtotal=subtotal,
+        items_discount=items_discount,
+        shipping=shipping,
+        shipping_rate=rate,
+        shipping_discount=shipping_discount,
+        cod_fee=fee,
+        total=total,
+        applied=list(result.applied),
+        coupon_errors=dict(result.errors),
+        stock_warnings=warnings,
+    )
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A dataclass or pydantic object as a JSON-friendly dict."""
+    if dataclasses.is_dataclass(value):
+        data = dataclasses.asdict(value)
+    elif hasattr(value, "model_dump"):
+        data = value.model_dump()
+    else:
+        data = dict(vars(value))
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()}

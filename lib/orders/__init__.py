@@ -1,0 +1,1 @@
+"""Orders: placement support (stock, numbers), fraud screening and the status machine."""
