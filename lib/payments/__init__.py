@@ -1,0 +1,1 @@
+"""Payments: one gateway interface, an adapter per provider, settlement from verified events."""
