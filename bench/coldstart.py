@@ -105,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
 
     vercel = json.loads((ROOT / "vercel.json").read_text())
-    names = [Path(key).stem for key in vercel["functions"]]
+    names = [key.removeprefix("api/").removesuffix(".py") for key in vercel["functions"]]
     names = [name for name in names if not args.functions or name in args.functions]
     env = prepare_environment()
     baseline_file = ROOT / "bench" / "minimal_function.py"

@@ -18,9 +18,11 @@ _merged: dict[str, Any] | None = None
 
 
 def function_names(api_dir: Path = API_DIR) -> list[str]:
-    """Every Vercel function of the project: `api/<name>.py`, minus private files."""
+    """Every Vercel function of the project: `api/**/<name>.py` minus private files, named by
+    their path under `api/` (`catalog`, `webhooks/bkash`)."""
+    names = (path.relative_to(api_dir).with_suffix("").as_posix() for path in api_dir.rglob("*.py"))
     return sorted(
-        path.stem for path in api_dir.glob("*.py") if not path.name.startswith(("_", "."))
+        name for name in names if not any(part.startswith(("_", ".")) for part in name.split("/"))
     )
 
 
@@ -29,7 +31,7 @@ def function_schemas() -> dict[str, dict[str, Any]]:
     for name in function_names():
         if name == DOCS_FUNCTION:
             continue
-        schema = importlib.import_module(f"api.{name}").app.openapi_schema()
+        schema = importlib.import_module(f"api.{name.replace('/', '.')}").app.openapi_schema()
         if schema:
             schemas[name] = schema
     return schemas

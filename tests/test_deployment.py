@@ -32,8 +32,10 @@ FORBIDDEN_IN_BUNDLE = re.compile(
 def function_configs() -> dict[str, dict]:
     functions = OUTPUT / "functions" / "api"
     return {
-        path.name.removesuffix(".func"): json.loads((path / ".vc-config.json").read_text())
-        for path in functions.glob("*.func")
+        path.relative_to(functions).as_posix().removesuffix(".func"): json.loads(
+            (path / ".vc-config.json").read_text()
+        )
+        for path in functions.rglob("*.func")
     }
 
 
