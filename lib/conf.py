@@ -373,3 +373,164 @@ def load_checkout_config() -> CheckoutConfig:
 
 
 checkout_config = load_checkout_config()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentConfig:
+    """Settings shared by every payment provider (see lib/payments/)."""
+
+    http_timeout: float = 10.0
+    public_base_url: str = "http://127.0.0.1:8000"
+    reconcile_after_minutes: int = 5
+    reconcile_batch: int = 50
+
+
+def load_payment_config() -> PaymentConfig:
+    defaults = PaymentConfig()
+    return PaymentConfig(
+        http_timeout=env_float("PAYMENT_HTTP_TIMEOUT", defaults.http_timeout),
+        public_base_url=env_str("PAYMENT_PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
+        reconcile_after_minutes=env_int(
+            "PAYMENT_RECONCILE_AFTER_MINUTES", defaults.reconcile_after_minutes
+        ),
+        reconcile_batch=env_int("PAYMENT_RECONCILE_BATCH", defaults.reconcile_batch),
+    )
+
+
+payment_config = load_payment_config()
+
+
+# --- Nagad (payments: lib/payments/nagad.py) ---------------------------------------------
+NAGAD_SIMULATOR_URL = "http://127.0.0.1:8794/api/dfs"
+
+
+def env_pem(name: str) -> str:
+    """A PEM (or bare base64 DER) key from the environment. One-line values may carry `\\n`
+    escapes, as dashboards store them; they become real newlines. Parsed by the adapter."""
+    return env_str(name).replace("\\n", "\n")
+
+
+@dataclass(frozen=True, slots=True)
+class NagadConfig:
+    """Nagad merchant checkout (API v-0.2.0). The base URL defaults to the local simulator
+    (devtools/payment_sims/nagad.py); the keys have no default (the simulator prints its own)."""
+
+    base_url: str = NAGAD_SIMULATOR_URL
+    merchant_id: str = ""
+    merchant_private_key: str = ""  # our RSA private key, PEM
+    public_key: str = ""  # Nagad's gateway RSA public key, PEM
+    callback_url: str = ""  # empty = the URL the payment service builds
+    merchant_ip: str = "127.0.0.1"  # X-KM-IP-V4 when the payer's address is unknown
+    client_type: str = "PC_WEB"
+    api_version: str = "v-0.2.0"
+    http_timeout: float = 10.0
+
+
+def load_nagad_config() -> NagadConfig:
+    defaults = NagadConfig()
+    return NagadConfig(
+        base_url=env_str("NAGAD_BASE_URL", defaults.base_url).rstrip("/"),
+        merchant_id=env_str("NAGAD_MERCHANT_ID"),
+        merchant_private_key=env_pem("NAGAD_MERCHANT_PRIVATE_KEY"),
+        public_key=env_pem("NAGAD_PUBLIC_KEY"),
+        callback_url=env_str("NAGAD_CALLBACK_URL"),
+        merchant_ip=env_str("NAGAD_MERCHANT_IP", defaults.merchant_ip),
+        client_type=env_str("NAGAD_CLIENT_TYPE", defaults.client_type),
+        api_version=env_str("NAGAD_API_VERSION", defaults.api_version),
+        http_timeout=env_float(
+            "NAGAD_HTTP_TIMEOUT", env_float("PAYMENT_HTTP_TIMEOUT", defaults.http_timeout)
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BkashConfig:
+    """bKash tokenized checkout (lib/payments/bkash.py). No default base URL: the adapter
+    refuses to run without one; the dev server and tests point it at the local simulator
+    (devtools/payment_sims/bkash.py)."""
+
+    base_url: str = ""
+    app_key: str = ""
+    app_secret: str = ""
+    username: str = ""
+    password: str = ""
+
+
+def load_bkash_config() -> BkashConfig:
+    return BkashConfig(
+        base_url=env_str("BKASH_BASE_URL").rstrip("/"),
+        app_key=env_str("BKASH_APP_KEY"),
+        app_secret=env_str("BKASH_APP_SECRET"),
+        username=env_str("BKASH_USERNAME"),
+        password=env_str("BKASH_PASSWORD"),
+    )
+
+
+bkash_config = load_bkash_config()
+
+
+@dataclass(frozen=True, slots=True)
+class UpayConfig:
+    """Upay merchant gateway (lib/payments/upay.py). The defaults point at the local simulator
+    (devtools/payment_sims/upay.py) with its built-in test merchant, so no account is needed."""
+
+    base_url: str = "http://127.0.0.1:8793/"
+    merchant_id: str = "UPAY-SIM-MERCHANT"
+    merchant_key: str = "upay-sim-merchant-key"
+    merchant_code: str = ""
+    merchant_name: str = "Zest Store"
+    merchant_mobile: str = ""
+    merchant_city: str = "Dhaka"
+    merchant_category_code: str = ""
+    token_ttl: int = 3600
+    token_refresh_margin: int = 300
+    http_timeout: float = 10.0
+
+
+def load_upay_config() -> UpayConfig:
+    """Read on each use (cheap), so a changed environment applies without a restart of tests."""
+    defaults = UpayConfig()
+    return UpayConfig(
+        base_url=env_str("UPAY_BASE_URL", defaults.base_url).rstrip("/") + "/",
+        merchant_id=env_str("UPAY_MERCHANT_ID", defaults.merchant_id),
+        merchant_key=env_str("UPAY_MERCHANT_KEY", defaults.merchant_key),
+        merchant_code=env_str("UPAY_MERCHANT_CODE", defaults.merchant_code),
+        merchant_name=env_str("UPAY_MERCHANT_NAME", defaults.merchant_name),
+        merchant_mobile=env_str("UPAY_MERCHANT_MOBILE", defaults.merchant_mobile),
+        merchant_city=env_str("UPAY_MERCHANT_CITY", defaults.merchant_city),
+        merchant_category_code=env_str(
+            "UPAY_MERCHANT_CATEGORY_CODE", defaults.merchant_category_code
+        ),
+        token_ttl=env_int("UPAY_TOKEN_TTL", defaults.token_ttl),
+        token_refresh_margin=env_int("UPAY_TOKEN_REFRESH_MARGIN", defaults.token_refresh_margin),
+        # The shared payment timeout (PAYMENT_HTTP_TIMEOUT) unless Upay's own is set.
+        http_timeout=env_float(
+            "UPAY_HTTP_TIMEOUT", env_float("PAYMENT_HTTP_TIMEOUT", defaults.http_timeout)
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SslcommerzConfig:
+    """SSLCommerz (and Rocket through it): lib/payments/sslcommerz.py. The defaults point at the
+    local simulator (devtools/payment_sims/sslcommerz.py), so no account is needed locally."""
+
+    base_url: str = "http://127.0.0.1:8794"
+    store_id: str = "zesttest"
+    store_password: str = "zesttest@ssl"  # noqa: S105 - the simulator's, not a real secret
+    rocket_multi_card_name: str = "dbblmobilebanking"
+    http_timeout: float = 10.0
+
+
+def load_sslcommerz_config() -> SslcommerzConfig:
+    """Read on every use (cheap), so a changed environment applies without a restart."""
+    defaults = SslcommerzConfig()
+    return SslcommerzConfig(
+        base_url=env_str("SSLCOMMERZ_BASE_URL", defaults.base_url).rstrip("/"),
+        store_id=env_str("SSLCOMMERZ_STORE_ID", defaults.store_id),
+        store_password=env_str("SSLCOMMERZ_STORE_PASSWORD", defaults.store_password),
+        rocket_multi_card_name=env_str(
+            "SSLCOMMERZ_ROCKET_MULTI_CARD_NAME", defaults.rocket_multi_card_name
+        ),
+        http_timeout=env_float("PAYMENT_HTTP_TIMEOUT", defaults.http_timeout),
+    )

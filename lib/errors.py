@@ -358,6 +358,89 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The order cannot move from its current status to the one requested.",
         "অর্ডারটি বর্তমান অবস্থা থেকে অনুরোধ করা অবস্থায় নেওয়া যায় না।",
     ),
+    # payments (lib/payments/services.py)
+    "payment_not_startable": (
+        "This order is not waiting for an online payment.",
+        "এই অর্ডারটি অনলাইন পেমেন্টের অপেক্ষায় নেই।",
+    ),
+    "payment_provider_unknown": (
+        "This payment method is not available.",
+        "এই পেমেন্ট পদ্ধতিটি পাওয়া যায় না।",
+    ),
+    "payment_provider_error": (
+        "The payment provider could not be reached. Please try again.",
+        "পেমেন্ট প্রদানকারীর সাথে যোগাযোগ করা যায়নি। অনুগ্রহ করে আবার চেষ্টা করুন।",
+    ),
+    "payment_start_in_progress": (
+        "This payment is already being started. Please wait a moment.",
+        "এই পেমেন্টটি ইতিমধ্যে শুরু হচ্ছে। অনুগ্রহ করে একটু অপেক্ষা করুন।",
+    ),
+    "payment_unknown": (
+        "We could not find this payment.",
+        "এই পেমেন্টটি খুঁজে পাওয়া যায়নি।",
+    ),
+    "payment_amount_mismatch": (
+        "The amount paid does not match the order.",
+        "পরিশোধিত টাকার পরিমাণ অর্ডারের সাথে মেলে না।",
+    ),
+    "payment_not_refundable": (
+        "This payment has nothing captured to refund.",
+        "এই পেমেন্টে ফেরত দেওয়ার মতো কোনো টাকা নেই।",
+    ),
+    "refund_exceeds_captured": (
+        "The refund is larger than what remains of the captured amount.",
+        "ফেরতের পরিমাণ গৃহীত টাকার অবশিষ্ট অংশের চেয়ে বেশি।",
+    ),
+    "refund_in_progress": (
+        "Another refund of this payment is in progress. Try again shortly.",
+        "এই পেমেন্টের আরেকটি ফেরত প্রক্রিয়াধীন। একটু পরে আবার চেষ্টা করুন।",
+    ),
+    "cod_not_applicable": (
+        "This order is not a cash-on-delivery order that can be marked paid.",
+        "এই অর্ডারটি পরিশোধিত হিসেবে চিহ্নিত করার মতো ক্যাশ অন ডেলিভারি অর্ডার নয়।",
+    ),
+    # bKash (lib/payments/bkash.py)
+    "bkash_not_configured": (
+        "bKash payments are not configured.",
+        "বিকাশ পেমেন্ট চালু করা হয়নি।",
+    ),
+    "bkash_unavailable": (
+        "bKash did not answer in time. Please try again.",
+        "বিকাশ সময়মতো সাড়া দেয়নি। অনুগ্রহ করে আবার চেষ্টা করুন।",
+    ),
+    "bkash_auth_failed": (
+        "bKash refused our merchant credentials.",
+        "বিকাশ আমাদের মার্চেন্ট তথ্য গ্রহণ করেনি।",
+    ),
+    "bkash_rejected": (
+        "bKash declined the request.",
+        "বিকাশ অনুরোধটি প্রত্যাখ্যান করেছে।",
+    ),
+    "bkash_bad_callback": (
+        "The bKash return is missing its payment id.",
+        "বিকাশ থেকে ফেরার তথ্যে পেমেন্ট আইডি নেই।",
+    ),
+    # Upay
+    "upay_unavailable": (
+        "Upay could not be reached. Please try again shortly.",
+        "উপায়-এর সাথে যোগাযোগ করা যায়নি। অনুগ্রহ করে কিছুক্ষণ পরে আবার চেষ্টা করুন।",
+    ),
+    "upay_rejected": (
+        "Upay refused the payment request.",
+        "উপায় পেমেন্টের অনুরোধটি গ্রহণ করেনি।",
+    ),
+    "upay_auth_failed": (
+        "Upay did not accept the shop's merchant credentials.",
+        "উপায় দোকানের মার্চেন্ট তথ্য গ্রহণ করেনি।",
+    ),
+    "upay_duplicate_txn": (
+        "Upay already has a payment with this transaction id.",
+        "এই লেনদেন আইডি দিয়ে উপায়-এ ইতিমধ্যে একটি পেমেন্ট আছে।",
+    ),
+    "upay_bad_callback": (
+        "The Upay return is missing its invoice id.",
+        "উপায় থেকে ফেরার তথ্যে ইনভয়েস আইডি নেই।",
+    ),
     # addresses and shipping
     "address_limit_reached": (
         "You have saved the most addresses allowed. Delete one first.",
@@ -366,6 +449,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "shipping_unavailable": (
         "We cannot deliver to this district yet.",
         "এই জেলায় আমরা এখনও ডেলিভারি দিতে পারি না।",
+    ),
+    # SSLCommerz (and Rocket through it)
+    "sslcommerz_signature_invalid": (
+        "The SSLCommerz notification's signature is missing or invalid.",
+        "এসএসএলকমার্জ নোটিফিকেশনের স্বাক্ষর নেই বা সঠিক নয়।",
+    ),
+    "sslcommerz_mismatch": (
+        "SSLCommerz reports a different amount, currency or transaction than this payment.",
+        "এসএসএলকমার্জ এই পেমেন্টের চেয়ে ভিন্ন পরিমাণ, মুদ্রা বা লেনদেন জানাচ্ছে।",
+    ),
+    "sslcommerz_unavailable": (
+        "SSLCommerz is not responding. Please try again shortly.",
+        "এসএসএলকমার্জ সাড়া দিচ্ছে না। অনুগ্রহ করে একটু পরে আবার চেষ্টা করুন।",
+    ),
+    "sslcommerz_refused": (
+        "SSLCommerz refused the request.",
+        "এসএসএলকমার্জ অনুরোধটি প্রত্যাখ্যান করেছে।",
+    ),
+    "sslcommerz_refund_refused": (
+        "SSLCommerz refused the refund.",
+        "এসএসএলকমার্জ রিফান্ডটি প্রত্যাখ্যান করেছে।",
     ),
 }
 

@@ -1,0 +1,199 @@
+"""Online payments: start one for an order awaiting payment, see its status; staff refunds
+and cash-on-delivery collection. /api/v1/payments/... and /api/v1/admin/payments/...
+
+Provider callbacks do not come here: each provider has its own function at
+/api/webhooks/<provider>.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from lib.runtime import make_app
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from db.models import Order, Payment, PaymentEvent
+from lib.access.context import get_access
+from lib.access.permissions import Require
+from lib.errors import ApiError, NotFound
+from lib.orders import selectors
+from lib.payments import refunds, services
+
+public = Router(tags=["payments"], auth=Require(scope="storefront:write", user=False))
+admin = Router(tags=["admin: payments"], auth=Require("orders:manage", scope="orders:manage"))
+
+
+class StartIn(Schema):
+    phone: str = Field("", max_length=32, description="Guests: the phone the order was placed with")
+
+
+class StartOut(Schema):
+    payment_id: UUID
+    redirect_url: str
+    provider: str
+    amount: Decimal
+    status: str
+
+
+class PaymentOut(Schema):
+    id: UUID
+    provider: str
+    amount: Decimal
+    currency: str
+    status: str
+    created_at: datetime
+
+
+class OrderPaymentsOut(Schema):
+    order_number: str
+    order_status: str
+    payment_method: str
+    payment_status: str
+    payments: list[PaymentOut]
+
+
+class EventOut(Schema):
+    event_type: str
+    provider_reference: str
+    amount: Decimal
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+class AdminPaymentOut(PaymentOut):
+    order_number: str
+    transaction_id: str
+    captured: Decimal
+    refunded: Decimal
+    events: list[EventOut]
+
+
+class RefundIn(Schema):
+    amount: Decimal = Field(..., gt=0, max_digits=12, decimal_places=2)
+    reason: str = Field("", max_length=255)
+
+
+def idempotency_key_of(request: HttpRequest) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not 8 <= len(key) <= 128:
+        raise ApiError("idempotency_key_required", status=422, fields={"Idempotency-Key": []})
+    return key
+
+
+def order_for_payer(request: HttpRequest, number: str, phone: str) -> Order:
+    """The signed-in owner's order, or (guests) the order matching number and phone; 404
+    for any mismatch."""
+    claims = get_access(request).claims
+    if claims is not None:
+        order = Order.objects.filter(number=number, user_id=claims.user_id).first()
+        if order is not None:
+            return order
+    if phone:
+        return selectors.order_track(number=number, phone=phone)
+    raise NotFound()
+
+
+def payment_out(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.pk,
+        "provider": payment.provider,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+        "created_at": payment.created_at,
+    }
+
+
+def admin_payment_out(payment: Payment) -> dict[str, Any]:
+    captured, refunded = services.payment_totals(payment)
+    events = PaymentEvent.objects.filter(payment=payment).order_by("created_at")
+    return {
+        **payment_out(payment),
+        "order_number": payment.order.number,
+        "transaction_id": payment.transaction_id,
+        "captured": captured,
+        "refunded": refunded,
+        "events": [
+            {
+                "event_type": e.event_type,
+                "provider_reference": e.provider_reference,
+                "amount": e.amount,
+                "created_at": e.created_at,
+                "payload": e.payload,
+            }
+            for e in events
+        ],
+    }
+
+
+@public.post("/{order_number}/start", response=StartOut)
+def start_payment(request, order_number: str, payload: StartIn | None = None):
+    """Start paying an order awaiting payment with its wallet method. `Idempotency-Key`
+    (8-128 characters) required: a retry returns the same payment and redirect, and the
+    provider is called once."""
+    key = idempotency_key_of(request)
+    order = order_for_payer(request, order_number, payload.phone if payload else "")
+    outcome = services.payment_start(order=order, idempotency_key=key)
+    payment = outcome.payment
+    return {
+        "payment_id": payment.pk,
+        "redirect_url": outcome.redirect_url,
+        "provider": payment.provider,
+        "amount": payment.amount,
+        "status": payment.status,
+    }
+
+
+@public.get("/{order_number}", response=OrderPaymentsOut)
+def payment_status(request, order_number: str, phone: str = ""):
+    """An order's payment status and its payment attempts (owner, or guests with `phone`)."""
+    order = order_for_payer(request, order_number, phone)
+    return {
+        "order_number": order.number,
+        "order_status": order.status,
+        "payment_method": order.payment_method,
+        "payment_status": order.payment_status,
+        "payments": [payment_out(p) for p in order.payments.order_by("-created_at")],
+    }
+
+
+@admin.post("/cod/{order_number}", response=AdminPaymentOut)
+def cod_paid(request, order_number: str):
+    """Record the cash collected for a cash-on-delivery order (repeats change nothing)."""
+    order = Order.objects.filter(number=order_number).first()
+    if order is None:
+        raise NotFound()
+    payment = refunds.cod_mark_paid(order=order, actor_id=request.auth.user_id)
+    return admin_payment_out(Payment.objects.select_related("order").get(pk=payment.pk))
+
+
+@admin.get("/{payment_id}", response=AdminPaymentOut)
+def admin_payment(request, payment_id: UUID):
+    """One payment with its event log (secrets redacted) and derived totals."""
+    payment = Payment.objects.select_related("order").filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound()
+    return admin_payment_out(payment)
+
+
+@admin.post("/{payment_id}/refund", response=AdminPaymentOut)
+def refund_payment(request, payment_id: UUID, payload: RefundIn):
+    """Refund part or all of a payment, at most what was captured minus what was refunded
+    (409 `refund_exceeds_captured`)."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound()
+    refunded = refunds.payment_refund(
+        payment=payment, amount=payload.amount, reason=payload.reason, actor_id=request.auth.user_id
+    )
+    return admin_payment_out(Payment.objects.select_related("order").get(pk=refunded.pk))
+
+
+app = make_app(
+    "payments",
+    [("/payments", public), ("/admin/payments", admin)],
+    title="Zest Store payments",
+)

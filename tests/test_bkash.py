@@ -1,0 +1,346 @@
+"""bKash tokenized checkout: the adapter against the local simulator over HTTP, and the payer's
+return through the webhook to a paid order."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import itertools
+import json
+import threading
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from devtools.payment_sims import bkash as sim_module
+from devtools.payment_sims.bkash import start_bkash_simulator
+from lib import conf
+from lib.payments.base import ProviderError
+from lib.payments.bkash import TOKEN_KEY, BkashGateway
+
+_invoices = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def running():
+    with start_bkash_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sim(running, kv):
+    running.reset()
+    return running
+
+
+def make_gateway(sim, **overrides) -> BkashGateway:
+    settings = {
+        "base_url": sim.url,
+        "app_key": sim_module.APP_KEY,
+        "app_secret": sim_module.APP_SECRET,
+        "username": sim_module.USERNAME,
+        "password": sim_module.PASSWORD,
+        "timeout": 5.0,
+        **overrides,
+    }
+    return BkashGateway(**settings)
+
+
+def start(gateway, amount="1250.00"):
+    return gateway.start(
+        payment_id="p1",
+        invoice=f"ZS-TEST-{next(_invoices):05d}",
+        amount=Decimal(amount),
+        callback_url="http://shop.test/api/webhooks/bkash",
+        customer={"phone": "01712345678"},
+    )
+
+
+def payer(url: str, action: str) -> dict:
+    """The payer opens the bKash page and presses a button; returns the callback query."""
+    page = httpx.get(url)
+    assert page.status_code == 200 and "Pay" in page.text
+    reply = httpx.post(url, data={"action": action}, follow_redirects=False)
+    assert reply.status_code == 302
+    location = urlsplit(reply.headers["Location"])
+    assert location.path == "/api/webhooks/bkash"
+    return {key: values[0] for key, values in parse_qs(location.query).items()}
+
+
+def test_the_token_is_granted_once_and_shared_through_redis(sim, kv):
+    gateway = make_gateway(sim)
+    start(gateway)
+    start(gateway)
+    make_gateway(sim).query(provider_payment_id=start(make_gateway(sim)).provider_payment_id)
+    assert sim.hits("token/grant") == 1
+    assert sim.hits("create") == 3
+    assert 3200 < kv.ttl(TOKEN_KEY) <= 3300  # expires_in - 300
+    assert json.loads(kv.get(TOKEN_KEY))["id_token"] in sim.sim.tokens
+
+
+def test_concurrent_instances_grant_only_once(sim):
+    errors = []
+
+    def work():
+        try:
+            start(make_gateway(sim))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert (sim.hits("token/grant"), sim.hits("create")) == (1, 8)
+
+
+def test_the_token_is_refreshed_before_it_expires(sim, kv):
+    gateway = make_gateway(sim)
+    sim.sim.expires_in = 800  # 800 s left: inside the refresh window
+    start(gateway)
+    first = json.loads(kv.get(TOKEN_KEY))["id_token"]
+    sim.sim.expires_in = 3600
+    start(gateway)
+    start(gateway)
+    assert (sim.hits("token/grant"), sim.hits("token/refresh")) == (1, 1)
+    assert json.loads(kv.get(TOKEN_KEY))["id_token"] != first
+
+
+def test_a_paid_payment_is_executed_and_captured(sim):
+    gateway = make_gateway(sim)
+    result = start(gateway)
+    assert result.redirect_url == f"{sim.url}/pay/{result.provider_payment_id}"
+    payment = sim.payments[result.provider_payment_id]
+    assert (payment["amount"], payment["transactionStatus"]) == ("1250.00", "Initiated")
+    callback = payer(result.redirect_url, "pay")
+    assert callback["status"] == "success"
+    assert gateway.callback_payment_id(request_data=callback) == result.provider_payment_id
+    status = gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    assert (status.state, status.amount) == ("captured", Decimal("1250.00"))
+    assert status.transaction_id == payment["trxID"] != ""
+    assert gateway.query(provider_payment_id=result.provider_payment_id).state == "captured"
+
+
+@pytest.mark.parametrize(("action", "state"), [("fail", "failed"), ("cancel", "cancelled")])
+def test_a_failed_or_cancelled_payment_is_never_executed(sim, action, state):
+    gateway = make_gateway(sim)
+    result = start(gateway)
+    callback = payer(result.redirect_url, action)
+    status = gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    assert status.state == state
+    assert sim.hits("execute") == 0
+
+
+def test_a_forged_success_return_without_payment_is_not_captured(sim):
+    gateway = make_gateway(sim)
+    result = start(gateway)  # the payer never approved
+    callback = {"paymentID": result.provider_payment_id, "status": "success"}
+    status = gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    assert status.state == "failed"
+
+
+def test_an_execute_timeout_is_settled_by_a_status_query_exactly_once(sim):
+    gateway = make_gateway(sim, timeout=0.5)
+    result = start(gateway)
+    callback = payer(result.redirect_url, "pay")
+    sim.hang_next_execute(1.5)
+    status = gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    assert (status.state, status.amount) == ("captured", Decimal("1250.00"))
+    assert sim.payments[result.provider_payment_id]["executions"] == 1
+    assert (sim.hits("execute"), sim.hits("payment/status")) == (1, 1)
+
+
+def test_already_completed_2062_is_answered_by_a_query(sim):
+    gateway = make_gateway(sim)
+    result = start(gateway)
+    callback = payer(result.redirect_url, "pay")
+    gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    again = gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    assert again.state == "captured"
+    assert sim.payments[result.provider_payment_id]["executions"] == 1
+    assert sim.hits("payment/status") == 1
+
+
+def test_refunds(sim):
+    gateway = make_gateway(sim)
+    result = start(gateway)
+    captured = gateway.confirm(
+        provider_payment_id=result.provider_payment_id,
+        callback=payer(result.redirect_url, "pay"),
+    )
+    refund = gateway.refund(
+        provider_payment_id=result.provider_payment_id,
+        transaction_id=captured.transaction_id,
+        amount=Decimal("250"),
+        reason="damaged cup",
+    )
+    assert refund.amount == Decimal("250.00") and refund.refund_id
+    with pytest.raises(ProviderError) as raised:
+        gateway.refund(
+            provider_payment_id=result.provider_payment_id,
+            transaction_id=captured.transaction_id,
+            amount=Decimal("1001.00"),
+            reason="too much",
+        )
+    assert (raised.value.code, raised.value.status_code) == ("bkash_rejected", "2071")
+
+
+def test_errors_are_mapped_to_provider_errors(sim):
+    gateway = make_gateway(sim)
+    sim.fail_next("create", "2029", "Duplicate for all transactions")
+    with pytest.raises(ProviderError) as raised:
+        start(gateway)
+    assert (raised.value.code, raised.value.status_code) == ("bkash_rejected", "2029")
+    assert not raised.value.retryable
+
+    result = start(gateway)
+    callback = payer(result.redirect_url, "pay")
+    sim.fail_next("execute", "2023", "Insufficient Balance")
+    status = gateway.confirm(provider_payment_id=result.provider_payment_id, callback=callback)
+    assert (status.state, status.raw["execute_error"]) == ("failed", "2023")
+
+    with pytest.raises(ProviderError) as raised:
+        gateway.callback_payment_id(request_data={"status": "success"})
+    assert raised.value.code == "bkash_bad_callback"
+
+
+def test_an_unreachable_bkash_is_retryable(sim):
+    gateway = make_gateway(sim, base_url="http://127.0.0.1:9")
+    with pytest.raises(ProviderError) as raised:
+        start(gateway)
+    assert (raised.value.code, raised.value.retryable) == ("bkash_unavailable", True)
+
+
+@pytest.mark.parametrize("wrong", ["password", "app_secret", "app_key"])
+def test_wrong_credentials_or_headers_are_refused(sim, wrong):
+    gateway = make_gateway(sim, **{wrong: "nope"})
+    with pytest.raises(ProviderError) as raised:
+        start(gateway)
+    assert raised.value.code == "bkash_auth_failed"
+
+
+def test_a_bad_cached_token_is_replaced_once(sim, kv):
+    gateway = make_gateway(sim)
+    start(gateway)
+    sim.sim.tokens.clear()  # bKash forgot every token
+    start(gateway)
+    assert sim.hits("token/grant") + sim.hits("token/refresh") == 2
+
+
+def test_no_base_url_is_not_configured():
+    with pytest.raises(ProviderError) as raised:
+        BkashGateway(base_url="", app_key="k", app_secret="s", username="u", password="p")
+    assert raised.value.code == "bkash_not_configured"
+
+
+# --- end to end: order -> start -> pay page -> webhook -> paid ---------------------------
+
+
+@pytest.fixture
+def shop(sim, monkeypatch):
+    from django.apps import apps
+
+    from tests import factories
+
+    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
+    settings = sim_module.env(sim.url)
+    monkeypatch.setattr(
+        conf,
+        "bkash_config",
+        dataclasses.replace(
+            conf.bkash_config,
+            base_url=settings["BKASH_BASE_URL"],
+            app_key=settings["BKASH_APP_KEY"],
+            app_secret=settings["BKASH_APP_SECRET"],
+            username=settings["BKASH_USERNAME"],
+            password=settings["BKASH_PASSWORD"],
+        ),
+    )
+    category = factories.category()
+    return factories.product(category=category, price=Decimal("500.00"), images=0)
+
+
+def place_order(product, server_key):
+    import api.checkout
+    from db.models import Order
+    from tests.support import call
+
+    reply = call(
+        api.checkout.app,
+        "POST",
+        "/api/v1/checkout/orders",
+        json_body={
+            "lines": [{"product_id": str(product.pk), "quantity": 1}],
+            "address": {
+                "full_name": "Karim Ahmed",
+                "phone": "01812345678",
+                "address_line1": "Flat 3B, Road 7",
+                "division": "Dhaka",
+                "district": "Dhaka",
+            },
+            "email": "guest@shop.test",
+            "payment_method": "bkash",
+        },
+        headers={**server_key, "Idempotency-Key": f"bkash-{next(_invoices):08d}"},
+    )
+    assert reply.status, reply.body
+    order = Order.objects.get(number=reply.json()["number"])
+    assert order.status == "awaiting_payment"
+    return order
+
+
+def pay_through_webhook(sim, order, action="pay"):
+    import api.webhooks.bkash
+    from lib.payments.services import payment_start
+    from tests.support import call
+
+    outcome = payment_start(
+        order=order, idempotency_key=f"pay-{order.number}", callback_base="http://shop.test"
+    )
+    callback = payer(outcome.redirect_url, action)
+    query = "&".join(f"{k}={v}" for k, v in callback.items())
+    reply = call(api.webhooks.bkash.app, "GET", f"/api/webhooks/bkash?{query}")
+    assert reply.status == 302
+    return outcome, parse_qs(urlsplit(reply.headers["location"]).query)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_a_bkash_order_is_paid_once(sim, shop, server_key):
+    import api.webhooks.bkash
+    from tests.support import call
+
+    order = place_order(shop, server_key)
+    outcome, result = pay_through_webhook(sim, order)
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("paid", "paid")
+    assert result["order"] == [order.number]
+    payment = outcome.payment
+    payment.refresh_from_db()
+    assert payment.status == "captured"
+    assert payment.events.filter(event_type="captured").count() == 1
+    # the same return again: no second execute, no second capture
+    again = call(
+        api.webhooks.bkash.app,
+        "GET",
+        f"/api/webhooks/bkash?paymentID={payment.transaction_id}&status=success",
+    )
+    assert again.status == 302
+    assert sim.payments[payment.transaction_id]["executions"] == 1
+    assert payment.events.filter(event_type="captured").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_a_tampered_amount_is_refused(sim, shop, server_key):
+    order = place_order(shop, server_key)
+    sim.tamper_next_amount("1.00")
+    outcome, result = pay_through_webhook(sim, order)
+    order.refresh_from_db()
+    assert order.status == "awaiting_payment"
+    outcome.payment.refresh_from_db()
+    assert outcome.payment.status == "failed"
+    assert not outcome.payment.events.filter(event_type="captured").exists()
+    assert result["status"] == ["failed"]
