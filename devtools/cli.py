@@ -95,6 +95,11 @@ def dev(args: list[str]) -> int:
     for name, value in DEV_DEFAULTS.items():
         if not os.environ.get(name):
             os.environ[name] = value
+    os.environ.setdefault("PAYMENT_PUBLIC_BASE_URL", f"http://{options.host}:{options.port}")
+    from devtools.payment_sims.local import payment_simulators_start
+
+    simulator_env, simulators = payment_simulators_start()
+    os.environ.update(simulator_env)  # before settings are read
 
     config = setup_django()  # after the defaults: settings read the environment once
     migrate()
@@ -118,6 +123,10 @@ def dev(args: list[str]) -> int:
 
     keys = demo_keys_ensure(data_dir=config.data_dir, dev_origin=server.url)
     print(banner(server.url, config.cron_secret, users, keys))
+    if simulators:
+        print("Payment simulators (pay, fail or cancel on their pages):")
+        for name, simulator in simulators.items():
+            print(f"  {name:<11} {simulator.url}")
     stop_requested = threading.Event()
 
     def stop(signum: int, frame: object) -> None:

@@ -1,15 +1,26 @@
-"""Pages a person uses, in a real headless Chromium: the API docs and the Django admin."""
+"""Pages a person uses, in a real headless Chromium: the API docs, the Django admin and the
+payment simulators' pay pages."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 
 from db.models import User
 from devtools.devserver import DevServer
+from devtools.payment_sims import bkash as bkash_sim
+from devtools.payment_sims.bkash import start_bkash_simulator
+from devtools.payment_sims.sslcommerz import start_sslcommerz_simulator
+from devtools.wsgi_server import server_url, start_server
+from lib.conf import SslcommerzConfig
+from lib.payments.base import ProviderError
+from lib.payments.bkash import BkashGateway
+from lib.payments.sslcommerz import SslcommerzGateway
 from tests import factories
 
 CHROMIUM = (
@@ -125,3 +136,96 @@ def test_admin_sign_in_and_product_list(server, page):
     )
     assert background not in ("", "rgba(0, 0, 0, 0)")
     assert page.errors == []
+
+
+# --- the payment simulators' pay pages -------------------------------------------------------
+
+
+class MerchantCallbacks:
+    """Our side of a payer's return: records what the provider's page sent back."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        form = parse_qs(environ["wsgi.input"].read(length).decode()) if length else {}
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        self.received.append({"method": environ["REQUEST_METHOD"], "query": query, "form": form})
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"thanks"]
+
+
+@pytest.fixture(scope="module")
+def merchant():
+    callbacks = MerchantCallbacks()
+    server, _thread = start_server(callbacks, "127.0.0.1", 0, name="merchant")
+    callbacks.url = server_url(server)
+    yield callbacks
+    server.shutdown()
+    server.server_close()
+
+
+def test_bkash_pay_page_sends_the_payer_back_and_the_payment_captures(page, merchant, kv):
+    sim = start_bkash_simulator()
+    gateway = BkashGateway(
+        base_url=sim.url,
+        app_key=bkash_sim.APP_KEY,
+        app_secret=bkash_sim.APP_SECRET,
+        username=bkash_sim.USERNAME,
+        password=bkash_sim.PASSWORD,
+        timeout=5.0,
+    )
+    started = gateway.start(
+        payment_id="pay-1",
+        invoice="ZS-2611-900001",
+        amount=Decimal("1250.00"),
+        callback_url=f"{merchant.url}/bkash",
+        customer={},
+    )
+
+    page.goto(started.redirect_url)
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url(f"{merchant.url}/bkash*")
+
+    query = next(r["query"] for r in reversed(merchant.received) if "paymentID" in r["query"])
+    assert (query["paymentID"], query["status"]) == ([started.provider_payment_id], ["success"])
+    status = gateway.confirm(
+        provider_payment_id=started.provider_payment_id,
+        callback={key: values[0] for key, values in query.items()},
+    )
+    assert (status.state, status.amount) == ("captured", Decimal("1250.00"))
+    sim.stop()
+
+
+@pytest.mark.parametrize(("button", "event"), [("Pay", "success"), ("Cancel", "cancel")])
+def test_sslcommerz_pay_page_posts_the_signed_result_back(page, merchant, button, event):
+    sim = start_sslcommerz_simulator()
+    settings = SslcommerzConfig(
+        base_url=sim.url, store_id="zesttest", store_password="zesttest@ssl"
+    )
+    gateway = SslcommerzGateway(settings)
+    started = gateway.start(
+        payment_id="pay-2",
+        invoice=f"ZS-2611-9000{len(merchant.received):02d}",
+        amount=Decimal("480.00"),
+        callback_url=f"{merchant.url}/sslcommerz",
+        customer={"name": "Nusrat", "email": "n@zest.test", "phone": "+8801711234567"},
+    )
+
+    page.goto(started.redirect_url)
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url(f"{merchant.url}/sslcommerz*")
+
+    returned = next(
+        r
+        for r in reversed(merchant.received)
+        if r["method"] == "POST" and r["query"].get("event") == [event]
+    )
+    form = {key: values[0] for key, values in returned["form"].items()}
+    assert form["tran_id"] == started.provider_payment_id
+    # The browser's form is signed: the adapter accepts it, and refuses it once altered.
+    assert gateway.callback_payment_id(request_data=form) == started.provider_payment_id
+    with pytest.raises(ProviderError):
+        gateway.callback_payment_id(request_data={**form, "amount": "1.00"})
+    sim.stop()
