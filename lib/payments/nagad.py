@@ -1,4 +1,4 @@
-"""Nagad merchant checkout (API v-0.2.0), per /work/shared/reference/payments.md.
+"""Nagad merchant checkout (API v-0.2.0), per Nagad's public merchant integration guide.
 
 1. `POST check-out/initialize/{merchantId}/{orderId}`: `sensitiveData` = base64 of the JSON
    `{merchantId, datetime, orderId, challenge}` RSA-encrypted (PKCS#1 v1.5) with Nagad's public

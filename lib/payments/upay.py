@@ -1,6 +1,6 @@
 """Upay merchant gateway: merchant auth, payment init, single payment status, bulk refund.
 
-Protocol (see /work/shared/reference/payments.md, "Upay"):
+Protocol (Upay's public merchant API documentation):
 - `POST payment/merchant-auth/ {merchant_id, merchant_key}` -> `code "MAS2001"`, `data.token`;
   every other call sends `Authorization: UPAY <token>`. The token is cached in KV for all
   functions, refreshed before it expires, and fetched by one caller at a time (SET NX lock).
