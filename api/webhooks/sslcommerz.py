@@ -8,27 +8,21 @@ redirected to the storefront's result page; the IPN is answered 200 "OK".
 """
 
 import logging
-from urllib.parse import urlencode
 
 from lib.runtime import FunctionApp
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from lib.conf import config
 from lib.errors import ApiError
 from lib.payments.base import ProviderError
+from lib.payments.returns import result_redirect
 
 PROVIDER = "sslcommerz"
 BROWSER_EVENTS = ("success", "fail", "cancel")
 logger = logging.getLogger("zest.payments.sslcommerz")
-
-
-def result_redirect(*, order: str, status: str) -> HttpResponseRedirect:
-    query = urlencode({"order": order, "status": status})
-    return HttpResponseRedirect(f"{config.storefront_url}/checkout/result?{query}")
 
 
 def payment_result(payment) -> str:
