@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
@@ -75,7 +75,7 @@ def payer_returns(result, action: str) -> dict:
 def test_initialize_complete_pay_verify_is_captured(sim, merchant_key):
     gw = gateway(config=settings_for(sim, merchant_key))
     result = start(gw)
-    assert result.redirect_url == f"{sim.url}/pay/{result.provider_payment_id}"
+    assert result.redirect_url == f"{sim.url}/pay/{quote(result.provider_payment_id, safe='')}"
     stored = sim.sim.payments[result.provider_payment_id]
     assert (stored.order_id, stored.amount, stored.callback_url) == ("pay0001", "1250.00", CALLBACK)
     assert gw.query(provider_payment_id=result.provider_payment_id).state == "pending"
@@ -320,7 +320,7 @@ def test_the_payer_return_settles_the_order(nagad_env, server_key, action, tampe
         order=order, idempotency_key=f"pay-{order.pk}", callback_base="https://api.shop.test"
     )
     reference = outcome.payment.transaction_id
-    assert outcome.redirect_url == f"{nagad_env.url}/pay/{reference}"
+    assert outcome.redirect_url == f"{nagad_env.url}/pay/{quote(reference, safe='')}"
     assert nagad_env.sim.payments[reference].amount == f"{outcome.payment.amount:.2f}"
     reply = httpx.post(outcome.redirect_url, data={"action": action}, timeout=5)
     location = reply.headers["location"]
@@ -352,3 +352,65 @@ def test_the_payer_return_settles_the_order(nagad_env, server_key, action, tampe
 def test_a_forged_return_for_an_unknown_payment_lands_on_a_failed_result(nagad_env):
     response = webhook("/api/webhooks/nagad?payment_ref_id=MDNOPE&order_id=x&status=Success")
     assert response.status == 302 and "status=failed" in response.headers["location"]
+
+
+# --- payment references shaped like Nagad's: long base64 with padding, `+` and `/` ---------
+
+
+def test_the_simulator_issues_references_shaped_like_nagads(sim, merchant_key):
+    reference = start(gateway(config=settings_for(sim, merchant_key))).provider_payment_id
+    assert len(reference) > 100 and reference.endswith("=")
+    assert "+" in reference and "/" in reference
+
+
+def paid_return(nagad_env, server_key) -> tuple:
+    """An order paid at Nagad; returns (order, payment, the callback's query string)."""
+    from lib.payments.services import payment_start
+
+    order = awaiting_nagad_order(server_key)
+    outcome = payment_start(
+        order=order, idempotency_key=f"pay-{order.pk}", callback_base="https://api.shop.test"
+    )
+    reply = httpx.post(outcome.redirect_url, data={"action": "pay"}, timeout=5)
+    return order, outcome.payment, urlsplit(reply.headers["location"]).query
+
+
+@pytest.mark.django_db
+def test_a_return_with_the_reference_sent_unencoded_is_verified(nagad_env, server_key):
+    """`+`, `/` and `=` as they are in the query string (a `+` then reads as a space)."""
+    order, payment, _ = paid_return(nagad_env, server_key)
+    response = webhook(
+        f"/api/webhooks/nagad?payment_ref_id={payment.transaction_id}&status=Success"
+    )
+    assert response.status == 302
+    order.refresh_from_db()
+    assert order.status == "paid"
+    assert f"order={order.number}" in response.headers["location"]
+
+
+@pytest.mark.django_db
+def test_the_reconcile_cron_settles_a_nagad_payment_whose_payer_never_returned(
+    nagad_env, server_key
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    import api.cron_payments
+    from db.models import Payment
+    from tests.support import call
+
+    order, payment, _ = paid_return(nagad_env, server_key)  # the browser never comes back
+    Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    response = call(
+        api.cron_payments.app,
+        "GET",
+        "/api/cron/payments-reconcile",
+        headers={"Authorization": "Bearer test-cron-secret"},
+    )
+    assert response.status == 200, response.body
+    counts = response.json()
+    assert (counts["checked"], counts["captured"], counts["errors"]) == (1, 1, 0)
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert (order.status, payment.status) == ("paid", "captured")

@@ -12,6 +12,12 @@ checked; reply `sensitiveData` encrypted for the merchant and signed with its ow
     POST /pay/{paymentReferenceId}        action=pay|fail|cancel → 302 to the merchant callback
     POST /__hooks                         JSON: set test hooks from another process
 
+Payment reference ids are shaped like Nagad's: long standard base64 (well over 100
+characters) with `=` padding. Every one the simulator issues holds a `+`, a `/` and `=`, so
+a merchant that does not URL-encode the reference as a path segment, or mangles it in a query
+string, fails at once. Paths are routed on the raw request target, segment by segment
+(a `%2F` inside a segment stays part of the reference, as on a real server).
+
 Hooks (`sim.hooks` or POST /__hooks): `tamper_amount` (verify reports this amount),
 `forge_signature` (replies signed with a stranger's key), `hang` (seconds to sleep before
 answering any API call), `error` ([status, message]: the next API calls fail so).
@@ -21,6 +27,7 @@ answering any API call), `error` ([status, message]: the next API calls fail so)
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import secrets
@@ -30,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
@@ -57,6 +64,7 @@ DEFAULT_PORT = 8794
 API_PREFIX = "/api/dfs/"
 DHAKA = ZoneInfo("Asia/Dhaka")
 RETURN_STATUS = {"pay": "Success", "fail": "Failed", "cancel": "Aborted"}
+REFERENCE_BYTES = 79  # 108 base64 characters
 STATUS_CODE = {"Success": "00_0000_000", "Failed": "00_1111_001", "Aborted": "00_1111_002"}
 
 
@@ -81,6 +89,28 @@ def public_pem(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> str:
 
 def dhaka_now() -> str:
     return datetime.now(DHAKA).strftime("%Y%m%d%H%M%S")
+
+
+def payment_reference(merchant_id: str, order_id: str) -> str:
+    """A reference shaped like Nagad's: base64 of `time.merchant.order.` and random bytes,
+    REFERENCE_BYTES long (108 characters, ending in `==`), and (drawn again until it does)
+    holding a `+` and a `/`. It must still fit, with the challenge, in one RSA block of the
+    initialize reply."""
+    stamp = datetime.now(DHAKA).strftime("%m%d%H%M%S%f")[:13]
+    head = f"{stamp}.{merchant_id}.{order_id}.".encode()
+    while True:
+        size = max(REFERENCE_BYTES - len(head), 12)
+        tail = secrets.token_bytes(size + (1 - len(head) - size) % 3)  # length % 3 == 1: "=="
+        reference = base64.b64encode(head + tail).decode()
+        if "+" in reference and "/" in reference:
+            return reference
+
+
+def path_segments(environ: Environ) -> list[str]:
+    """The request path split on `/` before percent-decoding each segment."""
+    raw = str(environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "")))
+    path = urlsplit(raw).path
+    return [unquote(segment) for segment in path.strip("/").split("/")]
 
 
 @dataclass
@@ -127,6 +157,7 @@ class NagadSimulator:
     def __call__(self, environ: Environ, start_response: StartResponse):
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "")
+        segments = path_segments(environ)
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -134,8 +165,8 @@ class NagadSimulator:
         raw = environ["wsgi.input"].read(size) if size else b""
         if path == "/__hooks" and method == "POST":
             return self.set_hooks(start_response, raw)
-        if path.startswith("/pay/"):
-            return self.pay_page(start_response, method, path.removeprefix("/pay/"), raw)
+        if segments[0] == "pay" and len(segments) == 2:
+            return self.pay_page(start_response, method, segments[1], raw)
         if not path.startswith(API_PREFIX):
             return json_response(start_response, 404, {"reason": "NotFound"})
         if self.hooks.hang:
@@ -143,7 +174,7 @@ class NagadSimulator:
         if self.hooks.error:
             status, message = self.hooks.error
             return json_response(start_response, status, {"reason": "Error", "message": message})
-        parts = path.removeprefix(API_PREFIX).strip("/").split("/")
+        parts = segments[len(API_PREFIX.strip("/").split("/")) :]
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -201,7 +232,7 @@ class NagadSimulator:
             if (merchant_id, order_id) in self.orders:
                 return self.refuse(start_response, "Duplicate order id", 409)
             self.orders.add((merchant_id, order_id))
-            reference = f"MDTEST{secrets.token_hex(10).upper()}"
+            reference = payment_reference(merchant_id, order_id)
             payment = NagadPayment(reference, merchant_id, order_id, secrets.token_hex(20))
             self.payments[reference] = payment
         reply = self.sealed(
@@ -240,8 +271,11 @@ class NagadSimulator:
         payment.info = body.get("additionalMerchantInfo") or {}
         payment.status = "Ready"
         return json_response(
-            start_response, 200, {"status": "Success", "callBackUrl": f"{self.url}/pay/{reference}"}
+            start_response, 200, {"status": "Success", "callBackUrl": self.pay_url(reference)}
         )
+
+    def pay_url(self, reference: str) -> str:
+        return f"{self.url}/pay/{quote(reference, safe='')}"
 
     def verify(self, start_response, reference):
         payment = self.payments.get(reference)
@@ -275,7 +309,7 @@ class NagadSimulator:
             start_response(status_line(404), [("Content-Type", "text/plain")])
             return [b"unknown payment"]
         if method == "GET":
-            ref = html.escape(reference)
+            ref = html.escape(quote(reference, safe=""))
             page = (
                 "<!doctype html><meta charset=utf-8><title>Nagad (simulator)</title>"
                 f"<h1>Nagad</h1><p>Pay BDT {html.escape(payment.amount)} for order "

@@ -10,6 +10,11 @@
 3. The payer comes back to the callback with `payment_ref_id`, `order_id`, `status` (a hint
    only): `GET verify/payment/{paymentReferenceId}` is the answer that counts.
 
+Payment reference ids are long standard base64 strings (over 100 characters) with `=` padding
+and may hold `+` and `/`: they are accepted as such from the callback (a `+` that arrived
+unencoded in the query string reads as a space and is put back), and always percent-encoded
+as one path segment (`reference_path`) on the way back to Nagad.
+
 Nagad documents no refund API for this checkout, so `refund` raises
 `ProviderError(code="unsupported")`: refunds go through Nagad's merchant portal.
 All RSA work is done by `cryptography`; every call has a timeout.
@@ -25,6 +30,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,6 +44,9 @@ from lib.payments.base import ProviderError, ProviderStatus, RefundResult, Start
 DHAKA = ZoneInfo("Asia/Dhaka")
 CURRENCY_BDT = "050"  # ISO 4217 numeric code of the taka
 ORDER_ID_MAX = 32  # Nagad's exact limit is not published: keep ids short and alphanumeric
+# A payment reference: base64 (standard, or URL-safe) with its padding, at most 255 characters
+# (what Payment.transaction_id and PaymentEvent.provider_reference hold).
+REFERENCE = re.compile(r"[A-Za-z0-9+/_\-]{1,253}={0,2}")
 CAPTURED = {"success"}
 CANCELLED = {"aborted", "cancelled", "canceled"}
 FAILED = {"failed", "unknownfailed", "fraud", "rejected", "expired"}
@@ -140,6 +149,19 @@ def nagad_order_id(payment_id: str) -> str:
 
 def money(amount: Decimal) -> str:
     return f"{Decimal(amount).quantize(Decimal('0.01'))}"
+
+
+def payment_reference_valid(reference: str) -> str:
+    """`reference` when it is shaped like a Nagad payment reference; ProviderError otherwise."""
+    if not REFERENCE.fullmatch(reference):
+        raise ProviderError("not a Nagad payment reference", code="invalid")
+    return reference
+
+
+def reference_path(template: str, reference: str) -> str:
+    """`template` with `{reference}` filled in as one percent-encoded path segment (`/`, `+`
+    and `=` are data in a reference, not path syntax)."""
+    return template.format(reference=quote(payment_reference_valid(reference), safe=""))
 
 
 # --- the adapter ------------------------------------------------------------------------
@@ -256,7 +278,7 @@ class NagadGateway:
             raise ProviderError("Nagad's initialize reply lacks a reference", code="bad_reply")
         complete = self._call(
             "POST",
-            f"check-out/complete/{reference}",
+            reference_path("check-out/complete/{reference}", reference),
             body={
                 **self._sealed(
                     {
@@ -291,11 +313,11 @@ class NagadGateway:
         )
 
     def query(self, *, provider_payment_id: str) -> ProviderStatus:
-        reference = str(provider_payment_id)
-        if not reference or not re.fullmatch(r"[A-Za-z0-9_.\-]+", reference):
-            raise ProviderError("not a Nagad payment reference", code="invalid")
+        reference = payment_reference_valid(str(provider_payment_id))
         data = self._call(
-            "GET", f"verify/payment/{reference}", headers={"Accept": "application/json"}
+            "GET",
+            reference_path("verify/payment/{reference}", reference),
+            headers={"Accept": "application/json"},
         )
         replied = str(data.get("paymentRefId") or reference)
         if replied != reference:
@@ -343,11 +365,15 @@ class NagadGateway:
 
     def callback_payment_id(self, *, request_data: dict) -> str:
         """The payer's return carries no signature: only the reference is taken from it, and
-        `confirm` asks Nagad itself."""
+        `confirm` asks Nagad itself. Base64 holds no spaces: a space is a `+` that came
+        unencoded in the query string."""
         reference = str((request_data or {}).get("payment_ref_id") or "").strip()
-        if not reference or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", reference):
-            raise ProviderError("the Nagad callback has no payment_ref_id", code="invalid")
-        return reference
+        try:
+            return payment_reference_valid(reference.replace(" ", "+"))
+        except ProviderError:
+            raise ProviderError(
+                "the Nagad callback has no valid payment_ref_id", code="invalid"
+            ) from None
 
 
 def gateway(config: NagadConfig | None = None) -> NagadGateway:
