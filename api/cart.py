@@ -6,7 +6,6 @@ it back in `X-Cart-Token`. Signing in (or registering) with that header moves th
 cart into the customer's.
 """
 
-from decimal import Decimal
 from uuid import UUID
 
 from lib.runtime import make_app
@@ -21,6 +20,7 @@ from lib.cart import services
 from lib.cart.store import cart_clear, cart_key, guest_token_new, guest_token_valid
 from lib.errors import ApiError
 from lib.i18n import request_language
+from lib.money import Money
 
 TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 - a header name
 router = Router(tags=["cart"], auth=Require(scope="storefront:write", user=False))
@@ -55,10 +55,8 @@ class CartLineOut(Schema):
     sku: str
     image_url: str | None
     quantity: int
-    unit_price: Decimal
-    unit_price_display: str
-    line_total: Decimal
-    line_total_display: str
+    unit_price: Money
+    line_total: Money
     available: int = Field(..., description="Units that can be bought now")
     unavailable: bool = Field(..., description="No longer for sale (draft, inactive, deleted)")
     warning: str | None = Field(
@@ -70,8 +68,7 @@ class CartOut(Schema):
     token: str | None = Field(None, description="The guest cart's token (guests only)")
     lines: list[CartLineOut]
     item_count: int = Field(..., description="Units in the lines that can be bought")
-    subtotal: Decimal = Field(..., description="BDT, lines that can be bought")
-    subtotal_display: str
+    subtotal: Money = Field(..., description="The lines that can be bought")
     has_problems: bool = Field(..., description="Some line is unavailable or short of stock")
 
 
@@ -98,7 +95,6 @@ def cart_out(request: HttpRequest, response: HttpResponse, user_id, token) -> di
         "lines": view.lines,
         "item_count": view.item_count,
         "subtotal": view.subtotal,
-        "subtotal_display": view.subtotal_display,
         "has_problems": view.has_problems,
     }
 

@@ -18,12 +18,13 @@ from pydantic import ConfigDict, StringConstraints
 from db.models import VariationType
 from lib.access.permissions import Require
 from lib.catalog import admin_selectors, category_services, services, variation_services
+from lib.money import Money
 from lib.pagination import PageParams, paginate
 
 categories = Router(tags=["admin: catalog"], auth=Require("catalog:manage", scope="catalog:manage"))
 products = Router(tags=["admin: catalog"], auth=services.CATALOG_EDITOR)
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 Adjustment = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Slug = Annotated[str, StringConstraints(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -197,9 +198,9 @@ class ProductIn(In):
     sku: Sku
     description_en: RichText = Field("", description="HTML; sanitised on save")
     description_bn: RichText = Field("", description="HTML; sanitised on save")
-    price: Money
-    compare_price: Money | None = Field(None, description="The crossed-out price, >= price")
-    cost_price: Money | None = None
+    price: Price
+    compare_price: Price | None = Field(None, description="The crossed-out price, >= price")
+    cost_price: Price | None = None
     quantity: Stock = Field(0, description="Opening stock")
     low_stock_threshold: Stock = 5
     is_active: bool = Field(False, description="False = draft, not shown in the store")
@@ -224,9 +225,9 @@ class ProductPatchIn(In):
     sku: Sku = None
     description_en: RichText = None
     description_bn: RichText = None
-    price: Money = None
-    compare_price: Money | None = None
-    cost_price: Money | None = None
+    price: Price = None
+    compare_price: Price | None = None
+    cost_price: Price | None = None
     low_stock_threshold: Stock = None
     is_active: bool = None
     is_featured: bool = None
@@ -248,7 +249,7 @@ class ManagedVariationOut(Schema):
     value_en: str = Field(alias="variation_value_en")
     value_bn: str = Field(alias="variation_value_bn")
     sku: str
-    price_adjustment: Decimal
+    price_adjustment: Money = Field(..., description="Added to the product's price")
     quantity: int
     allocated: int
     low_stock_threshold: int
@@ -270,10 +271,9 @@ class ManagedProductOut(Schema):
     name_bn: str
     description_en: str
     description_bn: str
-    price: Decimal
-    compare_price: Decimal | None
-    cost_price: Decimal | None
-    currency: str = "BDT"
+    price: Money
+    compare_price: Money | None
+    cost_price: Money | None
     quantity: int
     allocated: int
     available: int

@@ -5,6 +5,7 @@ Customers check out signed in (their cart, a saved address) or as guests (the ca
 `Idempotency-Key` header (8-128 characters): a retry returns the same order.
 """
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from lib.checkout import placement
 from lib.checkout.quote import quote_compute
 from lib.errors import ApiError
 from lib.i18n import request_language
+from lib.money import Money
 
 router = Router(tags=["checkout"])
 MAX_LINES = 100
@@ -51,6 +53,98 @@ class OneClickIn(Schema):
     quantity: int = Field(1, ge=1, le=1000)
     expected_total: Decimal | None = None
     device_id: str = Field("", max_length=64)
+
+
+class QuoteLineOut(Schema):
+    product_id: str
+    variation_id: str | None
+    sku: str
+    name: str
+    name_bn: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+    problem: str | None = Field(
+        None, description="`unavailable`, `out_of_stock` or `insufficient_stock`: not charged"
+    )
+
+
+class ShippingOut(Schema):
+    zone: str
+    zone_name: str
+    rate: Money
+    free: bool = Field(..., description="A free-shipping discount applies")
+
+
+class DeliveryEstimateOut(Schema):
+    days_min: int
+    days_max: int
+    earliest: date
+    latest: date
+
+
+class AppliedDiscountOut(Schema):
+    discount_id: str
+    code: str | None
+    name: str
+    amount: Money
+
+
+class StockWarningOut(Schema):
+    product_id: str
+    variation_id: str | None
+    sku: str
+    problem: str
+    requested: int
+    available: int
+
+
+class QuoteOut(Schema):
+    """Every amount the order will be charged, computed as placement computes it."""
+
+    lines: list[QuoteLineOut]
+    subtotal: Money
+    items_discount: Money
+    shipping: ShippingOut
+    shipping_discount: Money
+    cod_fee: Money
+    total: Money
+    delivery_estimate: DeliveryEstimateOut
+    applied_discounts: list[AppliedDiscountOut]
+    coupon_errors: dict[str, list[str]] = Field(
+        ..., description="Coupon codes that did not apply, with the reasons"
+    )
+    stock_warnings: list[StockWarningOut]
+
+
+class PlacedItemOut(Schema):
+    product_id: str
+    variation_id: str | None
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+
+
+class PlacedOrderOut(Schema):
+    id: UUID
+    number: str
+    status: str
+    payment_method: str
+    payment_status: str
+    subtotal: Money
+    discount_total: Money
+    shipping_total: Money
+    cod_fee: Money
+    total: Money
+    payment_due_at: datetime | None = Field(
+        ..., description="Wallet payments: pay before this or the order is cancelled"
+    )
+    delivery_estimate: DeliveryEstimateOut | None
+    shipping_address: dict[str, Any]
+    placed_at: datetime
+    items: list[PlacedItemOut]
 
 
 def cart_line(product_id, variation_id, quantity):
@@ -163,7 +257,7 @@ def order_out(order: Order) -> dict[str, Any]:
         "cod_fee": order.cod_fee,
         "total": order.total_amount,
         "payment_due_at": order.payment_due_at,
-        "delivery_estimate": order.delivery_estimate,
+        "delivery_estimate": order.delivery_estimate or None,
         "shipping_address": order.shipping_snapshot,
         "placed_at": order.placed_at,
         "items": [
@@ -185,7 +279,7 @@ def placed_response(result: placement.Placed):
     return Status(200 if result.replayed else 201, order_out(result.order))
 
 
-@router.post("/quote", response=dict, auth=None)
+@router.post("/quote", response=QuoteOut, auth=None)
 def quote(request, body: CheckoutIn):
     place = build_request(request, body, {}, placing=False)
     result = quote_compute(
@@ -198,14 +292,14 @@ def quote(request, body: CheckoutIn):
     return result.out()
 
 
-@router.post("/orders", response={200: dict, 201: dict}, auth=None)
+@router.post("/orders", response={200: PlacedOrderOut, 201: PlacedOrderOut}, auth=None)
 def place_order(request, body: PlaceIn):
     idempotency_key_check(request)
     place = build_request(request, body, body.model_dump(mode="json"))
     return placed_response(placement.order_place(place))
 
 
-@router.post("/one-click", response={200: dict, 201: dict}, auth=None)
+@router.post("/one-click", response={200: PlacedOrderOut, 201: PlacedOrderOut}, auth=None)
 def one_click(request, body: OneClickIn):
     idempotency_key_check(request)
     user_id = user_id_of(request)

@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from db.models import DiscountKind
 from lib.access.permissions import Require
 from lib.discounts import admin as services
+from lib.money import Money
 from lib.pagination import PageParams, paginate
 
 router = Router(tags=["admin: discounts"])
@@ -72,9 +73,9 @@ class DiscountOut(Schema):
     code: str | None
     name: str
     kind: DiscountKind
-    value: Decimal
-    max_discount: Decimal | None
-    min_order: Decimal
+    value: Decimal = Field(..., description="Percent off, or taka off (see `kind`)")
+    max_discount: Money | None
+    min_order: Money
     starts_at: datetime | None
     ends_at: datetime | None
     usage_limit: int | None

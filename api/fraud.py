@@ -6,7 +6,6 @@ wallets and cards) or reject (cancelled, stock released). Each decision is an au
 """
 
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
 from lib.runtime import make_app
@@ -14,6 +13,7 @@ from lib.runtime import make_app
 from ninja import Field, Query, Router, Schema
 
 from lib.access.permissions import Require
+from lib.money import Money
 from lib.orders import fraud_review
 from lib.orders.fraud import reasons_labelled
 from lib.pagination import PageParams, paginate
@@ -52,7 +52,7 @@ class HeldOrderOut(Schema):
     status: str
     payment_method: str
     payment_status: str
-    total_amount: Decimal
+    total_amount: Money
     currency: str
     customer_id: UUID | None = Field(None, alias="user_id")
     customer_email: str

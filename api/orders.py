@@ -2,7 +2,6 @@
 staff and vendor console. /api/v1/orders/... and /api/v1/admin/orders/..."""
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from lib.access.context import AccessClaims, get_access
 from lib.access.permissions import Require, has_permission, managed_vendor_ids
 from lib.errors import ApiError
 from lib.i18n import request_language
+from lib.money import Money
 from lib.orders import selectors, state
 from lib.pagination import PageParams
 
@@ -47,18 +47,13 @@ console = Router(tags=["admin: orders"], auth=RequireOrderConsole())
 # --- schemas -------------------------------------------------------------------------
 
 
-class MoneyOut(Schema):
-    amount: Decimal
-    display: str = Field(..., description="৳ with lakh grouping, in the caller's language")
-
-
 class OrderSummaryOut(Schema):
     number: str
     status: OrderStatus
     status_label: str
     payment_method: str
     payment_status: str
-    total: MoneyOut
+    total: Money
     item_count: int
     placed_at: datetime
 
@@ -78,8 +73,8 @@ class OrderItemOut(Schema):
     name: str
     sku: str
     quantity: int
-    unit_price: MoneyOut
-    total_price: MoneyOut
+    unit_price: Money
+    total_price: Money
 
 
 class TimelineEntryOut(Schema):
@@ -90,11 +85,11 @@ class TimelineEntryOut(Schema):
 
 
 class OrderDetailOut(OrderSummaryOut):
-    subtotal: MoneyOut
-    discount_total: MoneyOut
-    shipping_total: MoneyOut
-    cod_fee: MoneyOut
-    total_amount: MoneyOut
+    subtotal: Money
+    discount_total: Money
+    shipping_total: Money
+    cod_fee: Money
+    total_amount: Money
     items: list[OrderItemOut]
     timeline: list[TimelineEntryOut]
     delivery_estimate: dict[str, Any]

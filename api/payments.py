@@ -19,6 +19,7 @@ from db.models import Order, Payment, PaymentEvent
 from lib.access.context import get_access
 from lib.access.permissions import Require
 from lib.errors import ApiError, NotFound
+from lib.money import Money
 from lib.orders import selectors
 from lib.payments import refunds, services
 
@@ -34,15 +35,14 @@ class StartOut(Schema):
     payment_id: UUID
     redirect_url: str
     provider: str
-    amount: Decimal
+    amount: Money
     status: str
 
 
 class PaymentOut(Schema):
     id: UUID
     provider: str
-    amount: Decimal
-    currency: str
+    amount: Money
     status: str
     created_at: datetime
 
@@ -58,7 +58,7 @@ class OrderPaymentsOut(Schema):
 class EventOut(Schema):
     event_type: str
     provider_reference: str
-    amount: Decimal
+    amount: Money
     created_at: datetime
     payload: dict[str, Any]
 
@@ -66,8 +66,8 @@ class EventOut(Schema):
 class AdminPaymentOut(PaymentOut):
     order_number: str
     transaction_id: str
-    captured: Decimal
-    refunded: Decimal
+    captured: Money
+    refunded: Money
     events: list[EventOut]
 
 
@@ -101,7 +101,6 @@ def payment_out(payment: Payment) -> dict[str, Any]:
         "id": payment.pk,
         "provider": payment.provider,
         "amount": payment.amount,
-        "currency": payment.currency,
         "status": payment.status,
         "created_at": payment.created_at,
     }

@@ -201,8 +201,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "এই পরিবর্তনের জন্য যথেষ্ট স্টক নেই: হাতে থাকা স্টক অর্ডারের জন্য বরাদ্দ করা পরিমাণের চেয়ে কম হতে পারে না।",
     ),
     "variation_required": (
-        "This product's stock is kept per variation: adjust one of its variations.",
-        "এই পণ্যের স্টক প্রতিটি ভ্যারিয়েশনে আলাদাভাবে রাখা হয়: এর একটি ভ্যারিয়েশনের স্টক বদলান।",
+        "This product comes in variations: choose one of them (variation_id).",
+        "এই পণ্যটির একাধিক ভ্যারিয়েশন আছে: এর একটি বেছে নিন (variation_id)।",
     ),
     "stock_still_low": (
         "The stock is still at or below its alert level; the alert closes once it recovers.",
@@ -270,10 +270,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cart_token_invalid": (
         "The X-Cart-Token header is not a valid cart token.",
         "X-Cart-Token হেডারটি বৈধ কার্ট টোকেন নয়।",
-    ),
-    "cart_variation_required": (
-        "This product comes in variations: choose one (variation_id).",
-        "এই পণ্যটির একাধিক ভ্যারিয়েশন আছে: একটি বেছে নিন (variation_id)।",
     ),
     "cart_product_unavailable": (
         "This product is not available for sale right now.",

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Literal
 
-from lib.i18n import Language
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+from lib.i18n import Language, request_language
 
 TWO_PLACES = Decimal("0.01")
 BANGLA_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
@@ -35,3 +46,56 @@ def format_bdt(amount: Decimal | int | str, language: Language = "en") -> str:
     whole, _, fraction = f"{abs(value):.2f}".partition(".")
     text = f"{sign}৳{group_south_asian(whole)}.{fraction}"
     return text.translate(BANGLA_DIGITS) if language == "bn" else text
+
+
+# --- the one money shape of JSON responses -------------------------------------------------
+
+CURRENCY = "BDT"
+AMOUNT_JSON_SCHEMA = {
+    "type": "string",
+    "pattern": r"^-?[0-9]+\.[0-9]{2}$",
+    "description": "BDT with exactly two decimals, as a string",
+    "examples": ["445.00"],
+}
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(quantize_bdt),
+    PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
+    WithJsonSchema(AMOUNT_JSON_SCHEMA),
+]
+
+
+class Money(BaseModel):
+    """An amount of money, the same shape in every response: `amount` in BDT with two
+    decimals (a string), `currency` and `display` (৳ with lakh/crore grouping, in Bangla
+    digits for `Accept-Language: bn`)."""
+
+    # A response field typed `Money` also takes the bare amount (a `Decimal`) and renders it in
+    # the language of the request being answered (ninja's validation context).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    amount: Amount
+    currency: Literal["BDT"] = CURRENCY
+    display: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def from_amount(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, Decimal | int | str):
+            return money_fields(value, language_of_context(info.context))
+        return value
+
+
+def language_of_context(context: Any) -> Language:
+    request = context.get("request") if isinstance(context, dict) else None
+    return request_language(request) if request is not None else "en"
+
+
+def money_fields(amount: Decimal | int | str, language: Language = "en") -> dict[str, Any]:
+    value = quantize_bdt(amount)
+    return {"amount": value, "currency": CURRENCY, "display": format_bdt(value, language)}
+
+
+def money(amount: Decimal | int | str, language: Language = "en") -> Money:
+    """The response shape of `amount` for a reader of `language`."""
+    return Money.model_construct(**money_fields(amount, language))

@@ -251,7 +251,8 @@ def test_create_product_with_variations_in_one_call(staff, people, clothing):
     assert response.status == 201
     created = response.json()
     assert created["slug"] == "silk-panjabi"
-    assert (created["price"], created["compare_price"], created["cost_price"]) == (
+    assert created["price"] == {"amount": "2500.00", "currency": "BDT", "display": "৳2,500.00"}
+    assert tuple(created[name]["amount"] for name in ("price", "compare_price", "cost_price")) == (
         "2500.00",
         "3000.00",
         "1800.50",
@@ -262,7 +263,7 @@ def test_create_product_with_variations_in_one_call(staff, people, clothing):
         ("XL", "", 2),
         ("XXL", "", 0),
     ]
-    assert created["variations"][1]["price_adjustment"] == "150.00"
+    assert created["variations"][1]["price_adjustment"]["amount"] == "150.00"
     # The stock lives on the variations; the product holds their total.
     assert (created["quantity"], created["available"]) == (5, 5)
     # Opening stock is on the audit trail, by whom.
@@ -418,7 +419,8 @@ def test_patch_changes_only_what_is_sent(staff, clothing):
 
     assert response.status == 200
     body = response.json()
-    assert (body["price"], body["compare_price"], body["is_active"]) == ("120.00", "150.00", False)
+    prices = (body["price"]["amount"], body["compare_price"]["amount"])
+    assert (prices, body["is_active"]) == (("120.00", "150.00"), False)
     assert body["category_id"] == str(shoes.pk) and body["description_en"] == "<p>Kept</p>"
     assert body["name_en"] == product.name_en and body["slug"] == product.slug
     refused = staff(
@@ -447,7 +449,8 @@ def test_variations_are_added_edited_replaced_and_removed(staff, clothing):
     edited = staff(
         "PATCH", f"{base}/{small['id']}", json_body={"sku": "V-SMALL", "price_adjustment": "-50.00"}
     )
-    assert (edited.json()["sku"], edited.json()["price_adjustment"]) == ("V-SMALL", "-50.00")
+    edited_adjustment = edited.json()["price_adjustment"]["amount"]
+    assert (edited.json()["sku"], edited_adjustment) == ("V-SMALL", "-50.00")
     clash = staff("PATCH", f"{base}/{small['id']}", json_body={"sku": product.sku})
     assert (clash.status, clash.json()["error"]["code"]) == (409, "sku_taken")
     stock = staff("PATCH", f"{base}/{small['id']}", json_body={"quantity": 5})

@@ -105,14 +105,13 @@ def test_unexpired_reservations_make_a_product_out_of_stock(catalog, get):
     assert in_stock == {"silk-panjabi", "lentils"}
 
 
-def test_prices_are_decimal_strings_with_bdt_display_in_the_callers_language(catalog, get):
+def test_prices_are_money_with_bdt_display_in_the_callers_language(catalog, get):
     english = get("/api/v1/products/silk-panjabi").json()
-    assert english["price"] == "125000.00"
-    assert english["price_display"] == "৳1,25,000.00"
+    assert english["price"] == {"amount": "125000.00", "currency": "BDT", "display": "৳1,25,000.00"}
     response = get("/api/v1/products/silk-panjabi", **{"Accept-Language": "bn"})
     assert "সিল্ক পাঞ্জাবি".encode() in response.body  # UTF-8, not \u escapes
     bangla = response.json()
-    assert bangla["price_display"] == "৳১,২৫,০০০.০০"
+    assert bangla["price"] == {"amount": "125000.00", "currency": "BDT", "display": "৳১,২৫,০০০.০০"}
     assert bangla["name"] == "সিল্ক পাঞ্জাবি"
 
 
@@ -123,7 +122,7 @@ def test_product_detail_has_images_variations_and_breadcrumb(
         body = get("/api/v1/products/silk-panjabi").json()
     assert [crumb["slug"] for crumb in body["breadcrumb"]] == ["fashion", "men", "panjabi"]
     assert len(body["images"]) == 2 and body["image"]["is_primary"] is True
-    sizes = {v["value"]: (v["price"], v["available"]) for v in body["variations"]}
+    sizes = {v["value"]: (v["price"]["amount"], v["available"]) for v in body["variations"]}
     assert sizes == {"L": ("125050.00", 0), "M": ("125000.00", 3)}
 
 
@@ -381,13 +380,13 @@ def test_a_cursor_only_continues_its_own_ordering(shop, get):
     )
 
 
-def test_cards_carry_rating_price_display_stock_and_primary_image(shop, get):
+def test_cards_carry_rating_price_stock_and_primary_image(shop, get):
     cards = {
         i["slug"]: i for i in get("/api/v1/products", **{"Accept-Language": "bn"}).json()["items"]
     }
     red = cards["shirt-red"]
     assert (red["rating_average"], red["rating_count"]) == (4.5, 2)
-    assert (red["name"], red["price_display"], red["in_stock"]) == ("সুতি শার্ট", "৳৮০০.০০", True)
+    assert (red["name"], red["price"]["display"], red["in_stock"]) == ("সুতি শার্ট", "৳৮০০.০০", True)
     assert red["image"] == {
         "url": "https://img.example/shirt-red/0.png",
         "alt_text": "",

@@ -96,12 +96,12 @@ def test_the_quote_is_exactly_what_placement_charges(shop, server_key):
 
     assert quote.status == 200, quote.body
     data = quote.json()
-    assert data["subtotal"] == "1500.00"
-    assert data["items_discount"] == "150.00"
+    assert data["subtotal"] == {"amount": "1500.00", "currency": "BDT", "display": "৳1,500.00"}
+    assert data["items_discount"]["amount"] == "150.00"
     assert data["shipping"]["zone"] == "inside_dhaka"
-    assert data["shipping"]["rate"] == "60.00"
-    assert data["cod_fee"] == "20.00"
-    assert data["total"] == "1430.00"
+    assert data["shipping"]["rate"]["amount"] == "60.00"
+    assert data["cod_fee"]["amount"] == "20.00"
+    assert data["total"]["amount"] == "1430.00"
     assert [a["code"] for a in data["applied_discounts"]] == ["TEN"]
     assert data["delivery_estimate"]["days_min"] == 1
     assert placed.status == 201, placed.body
@@ -118,7 +118,7 @@ def test_the_quote_is_exactly_what_placement_charges(shop, server_key):
 
 def test_a_price_change_between_quote_and_placement_is_refused(shop, server_key):
     request = body(shop["tea"])
-    total = post("/quote", request, server_key).json()["total"]
+    total = post("/quote", request, server_key).json()["total"]["amount"]
     Product.objects.filter(pk=shop["tea"].pk).update(price=Decimal("550.00"))
 
     response = post("/orders", {**request, "expected_total": total}, {**server_key, **key()})
@@ -141,17 +141,93 @@ def test_an_empty_cart_and_an_invalid_address_are_422(shop, person):
     assert "district" in bad.json()["error"]["fields"]
 
 
-def test_unusable_coupons_are_reported(shop, server_key):
+def refused_coupons(response) -> tuple[int, str, list[str]]:
+    error = response.json()["error"]
+    return response.status, error["code"], error["fields"].get("coupon_codes", [])
+
+
+def test_an_unusable_coupon_refuses_the_quote_and_the_order(shop, server_key):
     past = timezone.now() - timedelta(days=1)
     Discount.objects.create(name="Old", code="OLD", kind="fixed", value=50, ends_at=past)
     Discount.objects.create(
         name="Gone", code="GONE", kind="fixed", value=50, usage_limit=1, times_used=1
     )
+    Discount.objects.create(name="Big", code="BIG", kind="fixed", value=50, min_order=5000)
+    reasons = {
+        "OLD": "coupon_expired",
+        "gone": "coupon_used_up",
+        "BIG": "coupon_min_order",
+        "NOPE": "coupon_invalid",
+    }
 
-    data = post("/quote", body(shop["tea"], coupon_codes=["OLD", "GONE"]), server_key).json()
+    for code, reason in reasons.items():
+        request = body(shop["tea"], coupon_codes=[code])
+        quoted = post("/quote", request, server_key)
+        placed = post("/orders", request, {**server_key, **key()})
 
-    assert set(data["coupon_errors"]) == {"OLD", "GONE"}
-    assert data["items_discount"] == "0.00"
+        expected = (422, "coupon_invalid", [f"{code}: {reason}"])
+        assert refused_coupons(quoted) == expected, quoted.body
+        assert refused_coupons(placed) == expected, placed.body
+    assert Order.objects.count() == 0
+    assert Product.objects.get(pk=shop["tea"].pk).allocated == 0
+
+
+def test_a_coupon_used_up_by_this_customer_refuses_their_next_order(shop, server_key):
+    Discount.objects.create(
+        name="Once", code="ONCE", kind="fixed", value=50, usage_limit_per_customer=1
+    )
+    request = body(shop["tea"], coupon_codes=["ONCE"])
+    first = post("/orders", request, {**server_key, **key()})
+
+    again = post("/orders", request, {**server_key, **key()})
+
+    assert first.status == 201, first.body
+    assert Order.objects.get(pk=first.json()["id"]).discount_total == Decimal("50.00")
+    assert refused_coupons(again) == (422, "coupon_invalid", ["ONCE: coupon_customer_limit"])
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=shop["tea"].pk).allocated == 1
+    assert Discount.objects.get(code="ONCE").times_used == 1
+
+
+def test_every_refused_code_is_listed_and_a_usable_one_does_not_save_the_request(
+    shop, server_key
+):
+    Discount.objects.create(name="Ten", code="TEN", kind="fixed", value=10)
+    request = body(shop["tea"], coupon_codes=["TEN", "NOPE", "ALSO-NOPE"])
+
+    response = post("/quote", request, server_key)
+
+    status, code, listed = refused_coupons(response)
+    assert (status, code) == (422, "coupon_invalid")
+    assert sorted(listed) == ["ALSO-NOPE: coupon_invalid", "NOPE: coupon_invalid"]
+
+
+def test_automatic_promotions_that_do_not_apply_are_skipped_quietly(shop, server_key):
+    Discount.objects.create(name="Big spender", kind="fixed", value=100, min_order=5000)
+    past = timezone.now() - timedelta(days=1)
+    Discount.objects.create(name="Last week", kind="fixed", value=100, ends_at=past)
+    request = body(shop["tea"])
+
+    quoted = post("/quote", request, server_key)
+    placed = post("/orders", request, {**server_key, **key()})
+
+    assert quoted.status == 200, quoted.body
+    assert quoted.json()["applied_discounts"] == []
+    assert placed.status == 201, placed.body
+    assert Order.objects.get(pk=placed.json()["id"]).discount_total == Decimal("0.00")
+
+
+def test_a_line_without_its_required_variation_is_refused(shop, server_key):
+    factories.variation(product=shop["tea"], value="Loose leaf", quantity=5)
+    request = body(shop["tea"])
+
+    quoted = post("/quote", request, server_key)
+    placed = post("/orders", request, {**server_key, **key()})
+
+    assert quoted.json()["stock_warnings"][0]["problem"] == "variation_required"
+    assert (placed.status, placed.json()["error"]["code"]) == (422, "variation_required")
+    assert placed.json()["error"]["fields"]["sku"] == [shop["tea"].sku]
+    assert Order.objects.count() == 0
 
 
 def test_cash_on_delivery_has_a_limit(shop, server_key):
@@ -169,7 +245,7 @@ def test_a_wallet_order_awaits_payment_until_a_due_time(shop, server_key):
 
     assert response.status == 201, response.body
     order = response.json()
-    assert (order["status"], order["cod_fee"]) == ("awaiting_payment", "0.00")
+    assert (order["status"], order["cod_fee"]["amount"]) == ("awaiting_payment", "0.00")
     saved = Order.objects.get(pk=order["id"])
     remaining = saved.payment_due_at - saved.placed_at
     assert remaining == timedelta(minutes=30)
@@ -206,7 +282,7 @@ def test_a_signed_in_cart_is_checked_out_and_cleared(
 
     assert response.status == 201, response.body
     assert response.json()["items"][0]["quantity"] == 3
-    assert response.json()["subtotal"] == "750.00"
+    assert response.json()["subtotal"]["amount"] == "750.00"
     assert cart_lines(key=cart) == []
     email = OutboxMessage.objects.get(topic="email.send")
     assert email.payload["to"] == [user.email]
@@ -302,9 +378,9 @@ def test_a_variation_is_priced_and_allocated_with_its_product(shop, server_key):
     placed = post("/orders", request, {**server_key, **key()})
 
     assert (too_many.status, too_many.json()["error"]["code"]) == (409, "out_of_stock")
-    assert no_choice.json()["stock_warnings"][0]["problem"] == "unavailable"
+    assert no_choice.json()["stock_warnings"][0]["problem"] == "variation_required"
     assert placed.status == 201, placed.body
-    assert placed.json()["items"][0]["unit_price"] == "850.00"
+    assert placed.json()["items"][0]["unit_price"]["amount"] == "850.00"
     large.refresh_from_db()
     shirt.refresh_from_db()
     assert (large.allocated, shirt.allocated) == (3, 3)

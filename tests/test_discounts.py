@@ -298,7 +298,8 @@ def test_redeem_refuses_a_limit_reached_meanwhile(shop):
     discounts_redeem(order=order(), applied=applied, customer_key="k1", user_id=None)
     with pytest.raises(ApiError) as error:
         discounts_redeem(order=order(), applied=applied, customer_key="k1", user_id=None)
-    assert error.value.code == "coupon_used_up"
+    assert error.value.code == "coupon_customer_limit"
+    assert error.value.fields == {"coupon_codes": ["PERCUST: coupon_customer_limit"]}
     discounts_redeem(order=order(), applied=applied, customer_key="k2", user_id=None)
 
 

@@ -1,9 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from ninja import Schema
 
 from lib.i18n import parse_accept_language
-from lib.money import format_bdt, quantize_bdt
+from lib.money import Money, format_bdt, money, quantize_bdt
 
 
 @pytest.mark.parametrize(
@@ -42,3 +43,26 @@ def test_quantize_rounds_half_up_to_poisha():
 )
 def test_accept_language_picks_english_or_bangla(header, language):
     assert parse_accept_language(header) == language
+
+
+def test_money_is_amount_with_two_decimals_currency_and_display():
+    assert money(Decimal("445")).model_dump() == {
+        "amount": "445.00",
+        "currency": "BDT",
+        "display": "৳445.00",
+    }
+    assert money(Decimal("100000"), "bn").model_dump(mode="json")["display"] == "৳১,০০,০০০.০০"
+
+
+def test_a_money_field_takes_the_bare_amount_in_the_callers_language(rf):
+    class PriceOut(Schema):
+        price: Money
+        compare_price: Money | None = None
+
+    request = rf.get("/", HTTP_ACCEPT_LANGUAGE="bn")
+    out = PriceOut.model_validate({"price": Decimal("1250.5")}, context={"request": request})
+
+    assert out.model_dump() == {
+        "price": {"amount": "1250.50", "currency": "BDT", "display": "৳১,২৫০.৫০"},
+        "compare_price": None,
+    }

@@ -72,7 +72,7 @@ def sellable_get(
         raise NotFound(fields={"product_id": [str(product_id or slug)]})
     if variation_id is None:
         if product.has_variations:
-            raise ApiError("cart_variation_required", status=422, fields={"variation_id": []})
+            raise ApiError("variation_required", status=422, fields={"variation_id": []})
         return Sellable(str(product.pk), None, max(product.available, 0))
     variation = (
         with_available(

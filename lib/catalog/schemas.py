@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from lib.catalog.selectors import product_primary_image
 from lib.catalog.seo import product_canonical_url, product_json_ld
 from lib.i18n import request_language
-from lib.money import format_bdt
+from lib.money import Money
 
 
 def localized(obj, field: str, context) -> str:
@@ -90,10 +90,8 @@ class ProductCardOut(Schema):
     name: str
     name_en: str
     name_bn: str
-    price: Decimal
-    compare_price: Decimal | None
-    price_display: str
-    currency: str = "BDT"
+    price: Money
+    compare_price: Money | None = Field(description="The crossed-out price, when on sale")
     in_stock: bool
     rating_average: float | None = Field(
         description="Mean review rating (1-5, two decimals); null before the first review"
@@ -105,10 +103,6 @@ class ProductCardOut(Schema):
     @staticmethod
     def resolve_name(obj, context) -> str:
         return localized(obj, "name", context)
-
-    @staticmethod
-    def resolve_price_display(obj, context) -> str:
-        return format_bdt(obj.price, request_language(context["request"]))
 
     @staticmethod
     def resolve_in_stock(obj) -> bool:
@@ -126,7 +120,7 @@ class VariationOut(Schema):
     value: str
     value_en: str
     value_bn: str
-    price: Decimal
+    price: Money
     available: int
 
     @staticmethod

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from db.models import Address, Order, OrderItem, OrderStatus, OrderStatusEvent
+from lib.checkout.pricing import OUT_OF_STOCK, UNAVAILABLE, VARIATION_REQUIRED, PricedLine
 from lib.checkout.quote import Quote, quote_compute
 from lib.conf import checkout_config
 from lib.email import bilingual_email, email_enqueue
@@ -127,6 +128,30 @@ def order_place(request: PlaceRequest) -> Placed:
     raise AssertionError("unreachable")
 
 
+def lines_refuse_unsellable(lines: list[PricedLine]) -> None:
+    """Refuse the order if any line cannot be sold as asked: 422 `variation_required` or
+    `product_unavailable`, 409 `out_of_stock` (never charge for fewer lines than placed)."""
+    by_problem: dict[str, list[PricedLine]] = {}
+    for line in lines:
+        if line.problem:
+            by_problem.setdefault(line.problem, []).append(line)
+    if missing := by_problem.get(VARIATION_REQUIRED):
+        skus = sorted(line.sku for line in missing)
+        choose = [f"Choose a variation of {sku}." for sku in skus]
+        raise ApiError(
+            "variation_required", status=422, fields={"sku": skus, "variation_id": choose}
+        )
+    if gone := by_problem.get(UNAVAILABLE):
+        raise ApiError(
+            "product_unavailable", status=422, fields={"sku": sorted(line.sku for line in gone)}
+        )
+    if short := by_problem.get(OUT_OF_STOCK):
+        counts = {
+            line.sku: [f"{line.quantity} requested, {line.available} available."] for line in short
+        }
+        raise Conflict("out_of_stock", fields={"sku": sorted(counts), **counts})
+
+
 def status_of(payment_method: str, hold: bool) -> str:
     if hold:
         return OrderStatus.ON_HOLD
@@ -139,16 +164,7 @@ def order_place_once(request: PlaceRequest) -> Order:
 
     with transaction.atomic():
         quote = quote_for(request)
-        problems = [line for line in quote.lines if line.problem]
-        if any(line.problem == "unavailable" for line in problems):
-            skus = sorted(line.sku for line in problems if line.problem == "unavailable")
-            raise ApiError("product_unavailable", status=422, fields={"sku": skus})
-        if problems:  # short of stock when read; never charge for fewer lines than placed
-            short = {
-                line.sku: [f"{line.quantity} requested, {line.available} available."]
-                for line in problems
-            }
-            raise Conflict("out_of_stock", fields={"sku": sorted(short), **short})
+        lines_refuse_unsellable(quote.lines)
         if request.expected_total is not None and request.expected_total != quote.total:
             raise Conflict(
                 "price_changed", fields={"total": [str(quote.total)], "quote": quote.out()}

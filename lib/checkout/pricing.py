@@ -1,9 +1,9 @@
 """Server-side prices of cart lines: the only prices checkout ever charges.
 
 A variation's price is its product's plus the variation's adjustment. Lines that cannot be
-sold (unknown or inactive product or variation, a missing variation choice, not enough
-stock right now) are flagged with `problem` rather than dropped, so a quote can warn about
-them and placement can refuse them. Two queries whatever the number of lines.
+sold (unknown or inactive product or variation, a product in variations with none chosen,
+not enough stock right now) are flagged with `problem` rather than dropped, so a quote can
+warn about them and placement can refuse them. Two queries whatever the number of lines.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from db.models import Product, ProductVariation
 from lib.inventory import with_available
 from lib.money import quantize_bdt
 
-UNAVAILABLE = "unavailable"  # unknown, inactive, or a variation is required
+UNAVAILABLE = "unavailable"  # unknown or inactive product or variation
+VARIATION_REQUIRED = "variation_required"  # the product comes in variations, none was chosen
 OUT_OF_STOCK = "out_of_stock"  # fewer units available than requested
 
 
@@ -53,6 +54,17 @@ def as_uuid(value: Any) -> str | None:
         return str(uuid.UUID(str(value)))
     except (TypeError, ValueError):
         return None
+
+
+def line_problem(product: Product, variation_id: str | None, variation: Any) -> str:
+    """Why the line cannot be sold at all ("" when it can, stock aside)."""
+    if not product.is_active:
+        return UNAVAILABLE
+    if variation_id is None:
+        return VARIATION_REQUIRED if product.has_variations else ""
+    if variation is None or str(variation.product_id) != str(product.pk):
+        return UNAVAILABLE
+    return "" if variation.is_active else UNAVAILABLE
 
 
 def lines_price(lines: list[Any]) -> list[PricedLine]:
@@ -91,14 +103,7 @@ def lines_price(lines: list[Any]) -> list[PricedLine]:
         if product is None:
             continue
         variation = variations.get(variation_id) if variation_id else None
-        problem = ""
-        if (
-            not product.is_active
-            or (variation_id and (variation is None or str(variation.product_id) != product_id))
-            or (variation is not None and not variation.is_active)
-            or (variation_id is None and product.has_variations)
-        ):
-            problem = UNAVAILABLE
+        problem = line_problem(product, variation_id, variation)
         unit_price = product.price + (variation.price_adjustment if variation else Decimal(0))
         unit_price = quantize_bdt(max(unit_price, Decimal(0)))
         available = max((variation or product).available, 0)

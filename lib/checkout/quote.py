@@ -2,6 +2,11 @@
 
 `quote_compute` is called by `POST /checkout/quote` and again by placement inside its
 transaction, so what a customer is shown is exactly what they are charged.
+
+A coupon code the customer entered either applies or refuses the whole request (422
+`coupon_invalid`, each refused code listed as `"<CODE>: <reason code>"` under
+`fields.coupon_codes`): an order is never placed at a price the customer did not expect.
+Automatic promotions that do not apply are skipped without a word.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ class Quote:
     cod_fee: Decimal
     total: Decimal
     applied: list[Any] = field(default_factory=list)
-    coupon_errors: dict[str, list[str]] = field(default_factory=dict)
     stock_warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -89,9 +93,18 @@ class Quote:
                 }
                 for a in self.applied
             ],
-            "coupon_errors": self.coupon_errors,
+            "coupon_errors": {},  # always empty: an unusable code refuses the quote
             "stock_warnings": self.stock_warnings,
         }
+
+
+COUPON_CODES_FIELD = "coupon_codes"  # the checkout body's field
+
+
+def coupon_refused(errors: dict[str, list[str]]) -> ApiError:
+    """422 `coupon_invalid`: `{"coupon_codes": ["OLD: coupon_expired", ...]}`."""
+    reasons = [f"{code}: {reason}" for code, items in errors.items() for reason in items]
+    return ApiError("coupon_invalid", status=422, fields={COUPON_CODES_FIELD: reasons})
 
 
 def cod_fee_for(payment_method: str) -> Decimal:
@@ -106,7 +119,8 @@ def quote_compute(
     payment_method: str,
     customer_key: str | None,
 ) -> Quote:
-    """Price `lines` (CartLine) shipped to `district_id`; 422 `cart_empty` without a line."""
+    """Price `lines` (CartLine) shipped to `district_id`; 422 `cart_empty` without a line,
+    422 `coupon_invalid` when one of `codes` cannot be used."""
     from lib.checkout.shipping import shipping_quote
     from lib.discounts import discounts_apply
 
@@ -120,6 +134,8 @@ def quote_compute(
     result = discounts_apply(
         lines=sellable, shipping=rate, codes=list(codes), customer_key=customer_key
     )
+    if result.errors:
+        raise coupon_refused(result.errors)
     items_discount = min(quantize_bdt(result.items_discount), subtotal)
     shipping_discount = min(quantize_bdt(result.shipping_discount), rate)
     fee = cod_fee_for(payment_method)
@@ -146,7 +162,6 @@ def quote_compute(
         cod_fee=fee,
         total=total,
         applied=list(result.applied),
-        coupon_errors=dict(result.errors),
         stock_warnings=warnings,
     )
 

@@ -4,7 +4,8 @@ The discounts are locked in primary-key order (concurrent placements queue inste
 deadlocking), their limits are checked again, `times_used` goes up by one with an F()
 expression and a `DiscountRedemption` row records the use. A retried placement of the same
 order counts once: a discount already redeemed by the order is skipped. When a limit has been
-reached meanwhile, `Conflict("coupon_used_up")` is raised and the caller rolls back.
+reached meanwhile, a 409 with the reason (`coupon_used_up`, `coupon_customer_limit`,
+`coupon_invalid` for a discount switched off) is raised and the caller rolls back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,18 @@ from django.db.models import Count, F
 from db.models import Discount, DiscountRedemption
 from lib.discounts.apply import AppliedDiscount
 from lib.errors import Conflict
+
+
+def redeem_problem(discount: Discount, customer_uses: int) -> str | None:
+    """Why `discount` (locked) can no longer be redeemed, as a message code, or None."""
+    if not discount.is_active:
+        return "coupon_invalid"
+    if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
+        return "coupon_used_up"
+    limit = discount.usage_limit_per_customer
+    if limit is not None and customer_uses >= limit:
+        return "coupon_customer_limit"
+    return None
 
 
 def discounts_redeem(
@@ -46,14 +59,10 @@ def discounts_redeem(
             .annotate(n=Count("pk"))
         )
     for discount in fresh:
-        label = discount.code or discount.name
-        if not discount.is_active:
-            raise Conflict("coupon_invalid", fields={"codes": [label]})
-        if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
-            raise Conflict("coupon_used_up", fields={"codes": [label]})
-        limit = discount.usage_limit_per_customer
-        if limit is not None and customer_uses.get(discount.pk, 0) >= limit:
-            raise Conflict("coupon_used_up", fields={"codes": [label]})
+        reason = redeem_problem(discount, customer_uses.get(discount.pk, 0))
+        if reason is not None:
+            label = discount.code or discount.name
+            raise Conflict(reason, fields={"coupon_codes": [f"{label}: {reason}"]})
     Discount.objects.filter(pk__in=[d.pk for d in fresh]).update(times_used=F("times_used") + 1)
     DiscountRedemption.objects.bulk_create(
         [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hmac
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
@@ -14,17 +13,13 @@ from db.models import Order, OrderItem, OrderStatusEvent
 from lib.access.services import phone_normalize
 from lib.errors import NotFound
 from lib.i18n import Language
-from lib.money import format_bdt
+from lib.money import money
 from lib.orders.state import status_label
 from lib.pagination import PageParams, paginate
 
 MONEY_FIELDS = ("subtotal", "discount_total", "shipping_total", "cod_fee", "total_amount")
 # Compared against when no order matches, so a miss costs about what a hit does.
 DUMMY_PHONE = "+8801000000000"
-
-
-def money(amount: Decimal, language: Language) -> dict[str, Any]:
-    return {"amount": amount, "display": format_bdt(amount, language)}
 
 
 def orders_with_counts(queryset: QuerySet) -> QuerySet:
