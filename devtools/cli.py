@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from devtools.demo_keys import DemoKeys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
+    from devtools.oauth_provider import OAuthProviderServer
     from lib.conf import Config
 
 DEV_DEFAULTS = {"ZEST_DEBUG": "1", "CRON_SECRET": "local-cron-secret"}
@@ -96,12 +94,17 @@ def dev(args: list[str]) -> int:
         if not os.environ.get(name):
             os.environ[name] = value
     os.environ.setdefault("PAYMENT_PUBLIC_BASE_URL", f"http://{options.host}:{options.port}")
+    from devtools.oauth_provider import local_oauth_provider_start
     from devtools.payment_sims.local import payment_simulators_start
 
     simulator_env, simulators = payment_simulators_start()
-    os.environ.update(simulator_env)  # before settings are read
+    oauth_env, oauth_provider = local_oauth_provider_start()
+    # Everything the dev server puts into the environment is there before the settings are
+    # first used (lib.conf reads them then, once).
+    os.environ.update(simulator_env)
+    os.environ.update(oauth_env)
 
-    config = setup_django()  # after the defaults: settings read the environment once
+    config = setup_django()
     migrate()
     users = ()
     if not options.no_seed:
@@ -111,6 +114,7 @@ def dev(args: list[str]) -> int:
         print(f"Demo data: {result.summary()}")
         users = DEMO_USERS
     start_services()
+    recommendations_ensure()
 
     from devtools.devserver import serve
 
@@ -127,6 +131,9 @@ def dev(args: list[str]) -> int:
         print("Payment simulators (pay, fail or cancel on their pages):")
         for name, simulator in simulators.items():
             print(f"  {name:<11} {simulator.url}")
+    if oauth_provider is not None:
+        print(oauth_banner(server.url, oauth_provider, keys))
+    print("\nPress Ctrl-C to stop.", flush=True)
     stop_requested = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -203,8 +210,46 @@ def banner(
         for email, role, name in users:
             superuser = ", superuser" if role == "admin" else ""
             lines.append(f"  {email:<24} {role:<13} {name}{superuser}")
-    lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)
+
+
+def oauth_banner(url: str, provider: OAuthProviderServer, keys: DemoKeys) -> str:
+    issue = f"curl -s -X POST {provider.url}/_issue"
+    claims = '{"email": "you@example.com", "email_verified": true, "name": "You"}'
+    sign_in = (
+        f"curl -s -X POST {url}/api/v1/auth/oauth/google -H 'X-API-Key: {keys.storefront_key}'"
+        " -H 'Content-Type: application/json' -d '{\"token\": \"<id_token>\"}'"
+    )
+    return "\n".join(
+        [
+            f"Sign-in providers (Google, Apple, Facebook stand-in): {provider.url}",
+            "  1. a Google ID token (Apple: /_issue/apple; Facebook: /_issue/facebook gives an"
+            " access_token):",
+            f"     {issue}/google -d '{claims}'",
+            "  2. sign in with it (the answer holds the access and refresh tokens):",
+            f"     {sign_in}",
+        ]
+    )
+
+
+def recommendations_ensure() -> None:
+    """Compute the recommendations once when none are served yet (a first run, or the
+    embedded in-memory KV store after a restart), so the storefront's lists are not empty
+    until the nightly cron job."""
+    from lib.kv import get_kv
+    from lib.recommendations.services import recommendations_refresh
+    from lib.recommendations.store import VERSION_KEY
+
+    if get_kv().get(VERSION_KEY):
+        return
+    print("Recommendations: computing the first lists (the cron job refreshes them) ...")
+    result = recommendations_refresh()
+    print(
+        f"Recommendations: {result['products']} products, {result['with_similar']} with similar"
+        f" items, {result['with_bought_together']} bought together,"
+        f" in {result['seconds']['total']} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

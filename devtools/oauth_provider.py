@@ -37,6 +37,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import secrets
 import threading
 import time
@@ -385,6 +386,28 @@ def start_oauth_provider(
         apple_client_id=apple_client_id,
         facebook_app=facebook_app,
     )
+
+
+# The variables that configure sign-in providers: any of them set means the developer chose
+# their own (e.g. real Google client ids), and `zest dev` leaves sign-in alone.
+CONFIGURING_ENV = (
+    "GOOGLE_CLIENT_IDS",
+    "APPLE_CLIENT_IDS",
+    "FACEBOOK_APP_ID",
+    "OAUTH_GOOGLE_JWKS_URL",
+    "OAUTH_APPLE_JWKS_URL",
+    "OAUTH_FACEBOOK_GRAPH_URL",
+)
+
+
+def local_oauth_provider_start() -> tuple[dict[str, str], OAuthProviderServer | None]:
+    """For `zest dev`: start the stand-in on a free port unless sign-in is configured.
+    Returns the variables pointing the API at it (to set before the settings are first used)
+    and the running server (None when left alone)."""
+    if any(os.environ.get(name, "").strip() for name in CONFIGURING_ENV):
+        return {}, None
+    provider = start_oauth_provider()
+    return provider.env(), provider
 
 
 def main() -> None:

@@ -1,8 +1,16 @@
-"""Process configuration read once from the environment.
+"""Process configuration read once from the environment, on first use.
 
 Every setting has an embedded default so the API runs locally with no account and no
 environment variable; production supplies the real services through the environment
 (`.env.example` lists every variable).
+
+Importing this module reads nothing: `config`, `checkout_config`, `payment_config` and
+`bkash_config` are each read from the environment the first time they are used and kept for
+the life of the process (see `__getattr__` at the end). So whatever sets the environment
+(the dev server pointing the payment adapters at its simulators, a test plugin) only has to
+do it before the first use, not before the first import. The other providers' settings
+(`load_nagad_config`, `load_upay_config`, `load_sslcommerz_config`) are read each time a
+gateway is built.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -349,9 +357,6 @@ def load_config() -> Config:
     )
 
 
-config = load_config()
-
-
 @dataclass(frozen=True, slots=True)
 class CheckoutConfig:
     """Checkout charges and limits (see lib/checkout/placement.py)."""
@@ -372,9 +377,6 @@ def load_checkout_config() -> CheckoutConfig:
     )
 
 
-checkout_config = load_checkout_config()
-
-
 @dataclass(frozen=True, slots=True)
 class PaymentConfig:
     """Settings shared by every payment provider (see lib/payments/)."""
@@ -383,6 +385,9 @@ class PaymentConfig:
     public_base_url: str = "http://127.0.0.1:8000"
     reconcile_after_minutes: int = 5
     reconcile_batch: int = 50
+    # A refund its provider still does not know of this long after it was sent never arrived:
+    # another may be sent. Until then it stays pending and blocks a second one.
+    refund_confirm_seconds: int = 900
 
 
 def load_payment_config() -> PaymentConfig:
@@ -394,10 +399,10 @@ def load_payment_config() -> PaymentConfig:
             "PAYMENT_RECONCILE_AFTER_MINUTES", defaults.reconcile_after_minutes
         ),
         reconcile_batch=env_int("PAYMENT_RECONCILE_BATCH", defaults.reconcile_batch),
+        refund_confirm_seconds=env_int(
+            "PAYMENT_REFUND_CONFIRM_SECONDS", defaults.refund_confirm_seconds
+        ),
     )
-
-
-payment_config = load_payment_config()
 
 
 # --- Nagad (payments: lib/payments/nagad.py) ---------------------------------------------
@@ -466,9 +471,6 @@ def load_bkash_config() -> BkashConfig:
     )
 
 
-bkash_config = load_bkash_config()
-
-
 @dataclass(frozen=True, slots=True)
 class UpayConfig:
     """Upay merchant gateway (lib/payments/upay.py). The defaults point at the local simulator
@@ -534,3 +536,30 @@ def load_sslcommerz_config() -> SslcommerzConfig:
         ),
         http_timeout=env_float("PAYMENT_HTTP_TIMEOUT", defaults.http_timeout),
     )
+
+
+# --- settings read on first use ------------------------------------------------------------
+LAZY_SETTINGS = {
+    "config": load_config,
+    "checkout_config": load_checkout_config,
+    "payment_config": load_payment_config,
+    "bkash_config": load_bkash_config,
+}
+
+if TYPE_CHECKING:
+    config: Config
+    checkout_config: CheckoutConfig
+    payment_config: PaymentConfig
+    bkash_config: BkashConfig
+
+
+def __getattr__(name: str) -> Any:
+    """`config` and the other module-level settings: read from the environment on first use
+    (`from lib.conf import config` is a use), then kept as ordinary module attributes. Two
+    threads racing on the first use read the same environment: either result is the same."""
+    loader = LAZY_SETTINGS.get(name)
+    if loader is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = loader()
+    globals()[name] = value
+    return value

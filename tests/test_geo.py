@@ -192,10 +192,10 @@ def test_on_vercel_the_gate_is_on_and_trusts_the_platform_header():
 
 
 def test_a_gate_setting_that_is_not_understood_stops_the_process():
-    result = run_python("import lib.conf", env={"GEO_GATE": "maybe"})
+    result = run_python("import lib.runtime", env={"GEO_GATE": "maybe"})
     assert result.returncode != 0
     assert "GEO_GATE must be one of auto, on, off" in result.stderr
-    result = run_python("import lib.conf", env={"GEO_ALLOW_CIDRS": "10.0.0.0/33"})
+    result = run_python("import lib.runtime", env={"GEO_ALLOW_CIDRS": "10.0.0.0/33"})
     assert result.returncode != 0
     assert "GEO_ALLOW_CIDRS" in result.stderr
 

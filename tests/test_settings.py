@@ -49,6 +49,39 @@ def test_production_refuses_to_start_with_the_development_secret_key():
     assert ok.returncode == 0, ok.stderr[-2000:]
 
 
+SETTINGS_AFTER_IMPORT = (
+    "import json, os\n"
+    "import devtools.payment_sims.local, lib.payments.bkash\n"  # what `zest dev` imports first
+    "os.environ['BKASH_BASE_URL'] = 'http://127.0.0.1:9/sandbox'\n"
+    "os.environ['PAYMENT_PUBLIC_BASE_URL'] = 'http://127.0.0.1:9100'\n"
+    "from lib.conf import config, payment_config\n"
+    "first = [lib.payments.bkash.gateway().base_url, payment_config.public_base_url,"
+    " config.cron_secret]\n"
+    "os.environ['BKASH_BASE_URL'] = 'http://127.0.0.1:9/changed'\n"
+    "os.environ['CRON_SECRET'] = 'changed'\n"
+    "print(json.dumps([first, [lib.payments.bkash.gateway().base_url, config.cron_secret]]))\n"
+)
+
+
+def test_settings_are_read_on_first_use_then_kept():
+    """The dev server starts the payment simulators (importing the adapters and lib.conf)
+    before it knows their addresses: what it sets before the settings are first used applies;
+    after that the process keeps what it read."""
+    result = run_python(
+        SETTINGS_AFTER_IMPORT,
+        env={"BKASH_BASE_URL": "", "PAYMENT_PUBLIC_BASE_URL": "", "CRON_SECRET": "at-start"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    first, later = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert first == [
+        "http://127.0.0.1:9/sandbox/tokenized/checkout/",
+        "http://127.0.0.1:9100",
+        "at-start",
+    ]
+    assert later == ["http://127.0.0.1:9/sandbox/tokenized/checkout/", "at-start"]
+
+
 class SentryIngest:
     """Sentry's envelope endpoint (`POST /api/<project>/envelope/`), recording what arrives."""
 
