@@ -21,12 +21,12 @@ from lib.cart.store import cart_clear, cart_key, guest_token_new, guest_token_va
 from lib.errors import ApiError
 from lib.i18n import request_language
 from lib.money import Money
+from lib.schemas import CART_TOKEN, CartToken, InputSchema
 
-TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 - a header name
 router = Router(tags=["cart"], auth=Require(scope="storefront:write", user=False))
 
 
-class LineAddIn(Schema):
+class LineAddIn(InputSchema):
     product_id: UUID | None = Field(None, description="The product, or give its `slug`")
     slug: str | None = Field(None, max_length=255)
     variation_id: UUID | None = Field(
@@ -41,7 +41,7 @@ class LineAddIn(Schema):
         return self
 
 
-class LineChangeIn(Schema):
+class LineChangeIn(InputSchema):
     quantity: int = Field(..., description="The line's new quantity; 0 removes it")
 
 
@@ -72,15 +72,15 @@ class CartOut(Schema):
     has_problems: bool = Field(..., description="Some line is unavailable or short of stock")
 
 
-def cart_owner(request: HttpRequest) -> tuple[str | None, str | None]:
+def cart_owner(request: HttpRequest, cart_token: str | None) -> tuple[str | None, str | None]:
     """(user id, guest token) of the caller's cart: the signed-in user's, else the guest's
     named by `X-Cart-Token` (None: a guest with no cart yet)."""
     claims = get_access(request).claims
     if claims is not None:
         return claims.user_id, None
-    token = request.headers.get(TOKEN_HEADER, "").strip()
+    token = (cart_token or "").strip()
     if token and not guest_token_valid(token):
-        raise ApiError("cart_token_invalid", status=400, fields={"X-Cart-Token": []})
+        raise ApiError("cart_token_invalid", status=400, fields={CART_TOKEN: []})
     return None, token or None
 
 
@@ -89,7 +89,7 @@ def cart_out(request: HttpRequest, response: HttpResponse, user_id, token) -> di
     key = cart_key(user_id=user_id, guest_token=token) if (user_id or token) else None
     view = services.cart_view(key=key, language=request_language(request))
     if token:
-        response[TOKEN_HEADER] = token
+        response[CART_TOKEN] = token
     return {
         "token": token,
         "lines": view.lines,
@@ -99,26 +99,28 @@ def cart_out(request: HttpRequest, response: HttpResponse, user_id, token) -> di
     }
 
 
-def owner_key(request: HttpRequest) -> tuple[str | None, str | None, str | None]:
+def owner_key(
+    request: HttpRequest, cart_token: str | None
+) -> tuple[str | None, str | None, str | None]:
     """(user id, guest token, cart key); the key is None for a guest with no cart yet."""
-    user_id, token = cart_owner(request)
+    user_id, token = cart_owner(request, cart_token)
     key = cart_key(user_id=user_id, guest_token=token) if (user_id or token) else None
     return user_id, token, key
 
 
 @router.get("", response=CartOut)
-def view_cart(request, response: HttpResponse):
+def view_cart(request, response: HttpResponse, cart_token: CartToken = None):
     """The cart with live prices and stock: unavailable lines are kept and flagged, lines
     short of stock carry a warning; the subtotal counts the lines that can be bought."""
-    user_id, token = cart_owner(request)
+    user_id, token = cart_owner(request, cart_token)
     return cart_out(request, response, user_id, token)
 
 
 @router.post("/lines", response={201: CartOut})
-def add_line(request, response: HttpResponse, payload: LineAddIn):
+def add_line(request, response: HttpResponse, payload: LineAddIn, cart_token: CartToken = None):
     """Add units of a product (or one of its variations); added to the line already there.
     A guest's first add issues the cart token."""
-    user_id, token = cart_owner(request)
+    user_id, token = cart_owner(request, cart_token)
     if user_id is None and token is None:
         token = guest_token_new()
     services.cart_add(
@@ -132,9 +134,15 @@ def add_line(request, response: HttpResponse, payload: LineAddIn):
 
 
 @router.patch("/lines/{line_id}", response=CartOut)
-def change_line(request, response: HttpResponse, line_id: str, payload: LineChangeIn):
+def change_line(
+    request,
+    response: HttpResponse,
+    line_id: str,
+    payload: LineChangeIn,
+    cart_token: CartToken = None,
+):
     """Set a line's quantity; 0 removes the line."""
-    user_id, token, key = owner_key(request)
+    user_id, token, key = owner_key(request, cart_token)
     if payload.quantity < 0:
         raise ApiError("validation_error", status=422, fields={"quantity": ["Must be 0 or more."]})
     if key is None:
@@ -144,17 +152,18 @@ def change_line(request, response: HttpResponse, line_id: str, payload: LineChan
 
 
 @router.delete("/lines/{line_id}", response=CartOut)
-def remove_line(request, response: HttpResponse, line_id: str):
-    user_id, token, key = owner_key(request)
+def remove_line(request, response: HttpResponse, line_id: str, cart_token: CartToken = None):
+    """Remove a line (nothing happens when it is not in the cart)."""
+    user_id, token, key = owner_key(request, cart_token)
     if key is not None:
         services.cart_line_delete(key=key, line_id=line_id)
     return cart_out(request, response, user_id, token)
 
 
 @router.delete("", response={204: None})
-def clear_cart(request):
+def clear_cart(request, cart_token: CartToken = None):
     """Empty the cart."""
-    _, _, key = owner_key(request)
+    _, _, key = owner_key(request, cart_token)
     if key is not None:
         cart_clear(key=key)
     return Status(204, None)

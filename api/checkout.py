@@ -21,18 +21,19 @@ from lib.checkout.quote import quote_compute
 from lib.errors import ApiError
 from lib.i18n import request_language
 from lib.money import Money
+from lib.schemas import CartToken, ErrorOut, IdempotencyKey, InputSchema
 
 router = Router(tags=["checkout"])
 MAX_LINES = 100
 
 
-class LineIn(Schema):
+class LineIn(InputSchema):
     product_id: UUID
     variation_id: UUID | None = None
     quantity: int = Field(1, ge=1, le=1000)
 
 
-class CheckoutIn(Schema):
+class CheckoutIn(InputSchema):
     lines: list[LineIn] | None = Field(None, max_length=MAX_LINES, description="Else the cart")
     address_id: UUID | None = Field(None, description="A saved address (signed in)")
     address: dict[str, Any] | None = Field(None, description="A one-off address (AddressInput)")
@@ -47,7 +48,7 @@ class PlaceIn(CheckoutIn):
     device_id: str = Field("", max_length=64)
 
 
-class OneClickIn(Schema):
+class OneClickIn(InputSchema):
     product_id: UUID
     variation_id: UUID | None = None
     quantity: int = Field(1, ge=1, le=1000)
@@ -162,14 +163,14 @@ def user_id_of(request) -> str | None:
     return str(claims.user_id) if claims else None
 
 
-def source_lines(request, body: CheckoutIn) -> tuple[list, str | None]:
+def source_lines(request, body: CheckoutIn, cart_token: str | None) -> tuple[list, str | None]:
     """(lines, cart key to clear after placement)."""
     if body.lines is not None:
         return [cart_line(x.product_id, x.variation_id, x.quantity) for x in body.lines], None
     from lib.cart.store import cart_key, cart_lines
 
     user_id = user_id_of(request)
-    token = request.headers.get("X-Cart-Token", "").strip() or None
+    token = (cart_token or "").strip() or None
     if not user_id and not token:
         raise ApiError("cart_empty", status=422)
     key = cart_key(user_id=user_id, guest_token=None if user_id else token)
@@ -195,10 +196,16 @@ def resolve_address(request, body: CheckoutIn) -> tuple[Any, Any]:
 
 
 def build_request(
-    request, body: CheckoutIn, raw: dict, *, placing: bool = True
+    request,
+    body: CheckoutIn,
+    raw: dict,
+    *,
+    cart_token: str | None = None,
+    idempotency_key: str = "",
+    placing: bool = True,
 ) -> placement.PlaceRequest:
     user_id = user_id_of(request)
-    lines, key = source_lines(request, body)
+    lines, key = source_lines(request, body, cart_token)
     address, address_id = resolve_address(request, body)
     email = body.email.strip()
     guest_phone = ""
@@ -230,17 +237,11 @@ def build_request(
         ip=get_access(request).ip or None,
         device_id=getattr(body, "device_id", ""),
         expected_total=getattr(body, "expected_total", None),
-        idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+        idempotency_key=idempotency_key,
         fingerprint=placement.fingerprint_of(raw, user_id=user_id),
         cart_key=key,
         language=request_language(request),
     )
-
-
-def idempotency_key_check(request) -> None:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not 8 <= len(key) <= 128:
-        raise ApiError("idempotency_key_required", status=422, fields={"Idempotency-Key": []})
 
 
 def order_out(order: Order) -> dict[str, Any]:
@@ -280,8 +281,10 @@ def placed_response(result: placement.Placed):
 
 
 @router.post("/quote", response=QuoteOut, auth=None)
-def quote(request, body: CheckoutIn):
-    place = build_request(request, body, {}, placing=False)
+def quote(request, body: CheckoutIn, cart_token: CartToken = None):
+    """Price a checkout without placing it: the cart (or `lines`) shipped to the address,
+    coupons applied, with stock warnings. The same computation placement charges."""
+    place = build_request(request, body, {}, cart_token=cart_token, placing=False)
     result = quote_compute(
         lines=place.lines,
         district_id=place.address.district_id,
@@ -292,16 +295,31 @@ def quote(request, body: CheckoutIn):
     return result.out()
 
 
-@router.post("/orders", response={200: PlacedOrderOut, 201: PlacedOrderOut}, auth=None)
-def place_order(request, body: PlaceIn):
-    idempotency_key_check(request)
-    place = build_request(request, body, body.model_dump(mode="json"))
+@router.post(
+    "/orders", response={200: PlacedOrderOut, 201: PlacedOrderOut, 409: ErrorOut}, auth=None
+)
+def place_order(
+    request, body: PlaceIn, idempotency_key: IdempotencyKey, cart_token: CartToken = None
+):
+    """Place an order from the cart (or `lines`): 201 with the order; a retry with the same
+    `Idempotency-Key` answers 200 with the same order. 409 `price_changed` when
+    `expected_total` no longer holds, `out_of_stock` when stock ran out."""
+    place = build_request(
+        request,
+        body,
+        body.model_dump(mode="json"),
+        cart_token=cart_token,
+        idempotency_key=idempotency_key,
+    )
     return placed_response(placement.order_place(place))
 
 
-@router.post("/one-click", response={200: PlacedOrderOut, 201: PlacedOrderOut}, auth=None)
-def one_click(request, body: OneClickIn):
-    idempotency_key_check(request)
+@router.post(
+    "/one-click", response={200: PlacedOrderOut, 201: PlacedOrderOut, 409: ErrorOut}, auth=None
+)
+def one_click(request, body: OneClickIn, idempotency_key: IdempotencyKey):
+    """Buy one product now (signed in): shipped to the default address and paid the way
+    the customer's last order was. Same answers as placing an order."""
     user_id = user_id_of(request)
     if not user_id:
         raise ApiError("unauthenticated", status=401)
@@ -321,7 +339,9 @@ def one_click(request, body: OneClickIn):
         expected_total=body.expected_total,
         device_id=body.device_id,
     )
-    place = build_request(request, checkout, body.model_dump(mode="json"))
+    place = build_request(
+        request, checkout, body.model_dump(mode="json"), idempotency_key=idempotency_key
+    )
     return placed_response(placement.order_place(place))
 
 

@@ -311,7 +311,8 @@ def test_the_same_key_returns_the_same_order_and_a_new_body_is_refused(shop, ser
     assert (first.status, again.status) == (201, 200)
     assert again.json() == first.json()
     assert (other.status, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
-    assert missing.json()["error"]["code"] == "idempotency_key_required"
+    assert (missing.status, missing.json()["error"]["code"]) == (422, "validation_error")
+    assert list(missing.json()["error"]["fields"]) == ["Idempotency-Key"]
     assert Order.objects.count() == 1
     assert Product.objects.get(pk=shop["tea"].pk).allocated == 1
     assert OrderStatusEvent.objects.count() == 1
