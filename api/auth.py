@@ -6,13 +6,14 @@ from lib.runtime import make_app
 
 from ninja import Field, Router, Schema, Status
 
-from db.models import User
 from lib.access import recovery, services
 from lib.access.context import client_ip
 from lib.access.permissions import Require
+from lib.access.schemas import SessionOut, UserOut
 from lib.access.sessions import session_refresh, session_start
 from lib.cart import cart_merge
 from lib.i18n import request_language
+from lib.schemas import CartToken, ErrorOut, InputSchema
 
 router = Router(tags=["auth"], auth=Require())
 
@@ -30,7 +31,7 @@ def token_field():
     return Field(..., min_length=16, max_length=200)
 
 
-class RegisterIn(Schema):
+class RegisterIn(InputSchema):
     email: str = email_field()
     password: str = password_field()
     full_name: str = Field("", max_length=255)
@@ -40,65 +41,31 @@ class RegisterIn(Schema):
     )
 
 
-class LoginIn(Schema):
+class LoginIn(InputSchema):
     email: str = email_field()
     password: str = password_field()
 
 
-class RefreshIn(Schema):
+class RefreshIn(InputSchema):
     refresh_token: str = token_field()
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     token: str = token_field()
 
 
-class ForgotPasswordIn(Schema):
+class ForgotPasswordIn(InputSchema):
     email: str = email_field()
 
 
-class ResetPasswordIn(Schema):
+class ResetPasswordIn(InputSchema):
     token: str = token_field()
     new_password: str = password_field()
 
 
-class ChangePasswordIn(Schema):
+class ChangePasswordIn(InputSchema):
     old_password: str = password_field()
     new_password: str = password_field()
-
-
-class TokenOut(Schema):
-    access_token: str
-    refresh_token: str = Field(..., description="Single use: each refresh returns a new one")
-    token_type: str = "Bearer"  # noqa: S105 - the scheme's name
-    expires_in: int = Field(..., description="Seconds the access token is valid")
-
-
-class UserOut(Schema):
-    id: str
-    email: str
-    full_name: str
-    phone: str | None
-    role: str
-    email_verified: bool
-    preferred_language: str
-
-    @staticmethod
-    def resolve_id(user: User) -> str:
-        return str(user.pk)
-
-    @staticmethod
-    def resolve_phone(user: User) -> str | None:
-        return user.phone or None
-
-    @staticmethod
-    def resolve_email_verified(user: User) -> bool:
-        return user.is_email_verified
-
-
-class SessionOut(Schema):
-    user: UserOut
-    tokens: TokenOut
 
 
 class NoticeOut(Schema):
@@ -109,8 +76,8 @@ def user_agent(request) -> str:
     return request.headers.get("User-Agent", "")
 
 
-@router.post("/register", response={201: SessionOut}, auth=None)
-def register(request, payload: RegisterIn):
+@router.post("/register", response={201: SessionOut, 409: ErrorOut}, auth=None)
+def register(request, payload: RegisterIn, cart_token: CartToken = None):
     """Create a customer account, sign it in, and email a verification link."""
     user = services.user_register(
         email=payload.email,
@@ -120,26 +87,31 @@ def register(request, payload: RegisterIn):
         language=payload.preferred_language or request_language(request),
     )
     tokens = session_start(user=user, ip=client_ip(request), user_agent=user_agent(request))
-    cart_merge(guest_token=request.headers.get("X-Cart-Token", ""), user_id=str(user.pk))
+    cart_merge(guest_token=cart_token or "", user_id=str(user.pk))
     return Status(201, {"user": user, "tokens": tokens})
 
 
 @router.post("/login", response=SessionOut, auth=None)
-def login(request, payload: LoginIn):
+def login(request, payload: LoginIn, cart_token: CartToken = None):
+    """Sign in with email and password: the user and a new session's tokens. A guest cart
+    named by `X-Cart-Token` moves into the customer's."""
     user, tokens = services.user_sign_in(
         email=payload.email,
         password=payload.password,
         ip=client_ip(request),
         user_agent=user_agent(request),
     )
-    cart_merge(guest_token=request.headers.get("X-Cart-Token", ""), user_id=str(user.pk))
+    cart_merge(guest_token=cart_token or "", user_id=str(user.pk))
     return {"user": user, "tokens": tokens}
 
 
-@router.post("/refresh", response=TokenOut, auth=None)
+@router.post("/refresh", response={200: SessionOut, 409: ErrorOut}, auth=None)
 def refresh(request, payload: RefreshIn):
-    """Trade a refresh token for a new pair. Replaying a used one ends the session."""
-    return session_refresh(refresh_token=payload.refresh_token)
+    """Trade a refresh token for a new pair (same answer as signing in). Replaying a used
+    one ends the session (401); 409 `refresh_in_progress` while a concurrent refresh of the
+    same token finishes."""
+    tokens = session_refresh(refresh_token=payload.refresh_token)
+    return {"user": services.user_get(user_id=tokens.user_id), "tokens": tokens}
 
 
 @router.post("/logout", response={204: None})
@@ -151,11 +123,13 @@ def logout(request):
 
 @router.get("/me", response=UserOut)
 def me(request):
+    """The signed-in user."""
     return services.user_get(user_id=request.auth.user_id)
 
 
 @router.post("/verify-email/request", response={202: NoticeOut})
 def verify_email_request(request):
+    """Email the signed-in user a link to verify their address (unless already verified)."""
     user = services.user_get(user_id=request.auth.user_id)
     sent = recovery.email_verification_send(user=user)
     code = "verification_sent" if sent else "already_verified"
@@ -164,6 +138,7 @@ def verify_email_request(request):
 
 @router.post("/verify-email/confirm", response={204: None}, auth=None)
 def verify_email_confirm(request, payload: TokenIn):
+    """Verify the email address with the token from the emailed link."""
     recovery.email_verify(token=payload.token)
     return Status(204, None)
 

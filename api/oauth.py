@@ -5,15 +5,18 @@ from typing import Literal
 from lib.runtime import make_app
 
 from django.http import HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router
 
 from lib.access.context import client_ip
 from lib.access.oauth.services import oauth_sign_in
+from lib.access.schemas import ProviderSessionOut
+from lib.access.services import user_get
+from lib.schemas import ErrorOut, InputSchema
 
 router = Router(tags=["auth"])
 
 
-class OAuthSignInIn(Schema):
+class OAuthSignInIn(InputSchema):
     token: str = Field(
         ...,
         min_length=1,
@@ -29,15 +32,7 @@ class OAuthSignInIn(Schema):
     )
 
 
-class OAuthSignInOut(Schema):
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: int = Field(..., description="Seconds the access token is valid")
-    created: bool = Field(..., description="A new account was created by this sign-in")
-
-
-@router.post("/{provider}", response=OAuthSignInOut, auth=None)
+@router.post("/{provider}", response={200: ProviderSessionOut, 409: ErrorOut}, auth=None)
 def oauth_sign_in_with(
     request,
     response: HttpResponse,
@@ -56,13 +51,7 @@ def oauth_sign_in_with(
         user_agent=request.headers.get("User-Agent", ""),
     )
     response["Cache-Control"] = "no-store"
-    return {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "token_type": tokens.token_type,
-        "expires_in": tokens.expires_in,
-        "created": created,
-    }
+    return {"user": user_get(user_id=tokens.user_id), "tokens": tokens, "created": created}
 
 
 app = make_app("oauth", [("/auth/oauth", router)], title="Zest Store sign-in with providers")

@@ -263,7 +263,8 @@ def test_refresh_rotates_and_a_replay_ends_the_session(client, member, kv):
         "POST", "/api/v1/auth/refresh", json_body={"refresh_token": first["refresh_token"]}
     )
     assert rotated.status == 200
-    second = rotated.json()
+    assert rotated.json()["user"]["email"] == member.email  # the same answer as signing in
+    second = rotated.json()["tokens"]
     assert second["refresh_token"] != first["refresh_token"]
     assert client("GET", "/api/v1/auth/me", token=second["access_token"]).status == 200
 

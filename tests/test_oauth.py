@@ -477,7 +477,8 @@ def test_the_oauth_function_end_to_end(site, kv):
     assert (first["status"], first["body"]["created"]) == (200, True), first
     assert first["cache"] == "no-store"
     assert (again["status"], again["body"]["created"]) == (200, False)
-    claims = access_token_verify(again["body"]["access_token"])
+    assert again["body"]["user"]["email"] == "e2e@example.com"
+    claims = access_token_verify(again["body"]["tokens"]["access_token"])
     assert claims.user_id == str(User.objects.get(email="e2e@example.com").pk)
     assert kv.exists(session_key(claims.session_id)) == 1
     assert wrong_audience["status"] == 401

@@ -236,7 +236,8 @@ def test_the_sign_in_stand_in_zest_dev_started_signs_a_user_in(zest_dev, storefr
     assert reply.status_code == 200, reply.text
     assert reply.json()["created"] is True
     me = storefront.get(
-        "/api/v1/auth/me", headers={"Authorization": f"Bearer {reply.json()['access_token']}"}
+        "/api/v1/auth/me",
+        headers={"Authorization": f"Bearer {reply.json()['tokens']['access_token']}"},
     )
     assert me.status_code == 200, me.text
     assert me.json()["email"] == "dev.signin@zest.test"

@@ -64,6 +64,7 @@ class TokenPair:
     refresh_token: str
     expires_in: int  # seconds the access token is valid
     token_type: str = "Bearer"  # noqa: S105 - the scheme's name
+    user_id: str = ""  # whose session
 
 
 def session_key(session_id: str) -> str:
@@ -122,7 +123,7 @@ def session_start(*, user: User, ip: str, user_agent: str) -> TokenPair:
     # Sessions never outlive REFRESH_TTL, so neither does the index of the newest one.
     tx.expire(user_key, config.refresh_ttl)
     tx.exec()
-    return TokenPair(access_token, f"{session_id}.{secret}", expires_in)
+    return TokenPair(access_token, f"{session_id}.{secret}", expires_in, user_id=str(user.pk))
 
 
 def session_refresh(*, refresh_token: str) -> TokenPair:
@@ -150,7 +151,7 @@ def session_refresh(*, refresh_token: str) -> TokenPair:
         session_end(session_id=session_id)
         raise ApiError("refresh_token_invalid", status=401)
     access_token, expires_in = access_token_issue(user=user, session_id=session_id)
-    return TokenPair(access_token, f"{session_id}.{new_secret}", expires_in)
+    return TokenPair(access_token, f"{session_id}.{new_secret}", expires_in, user_id=str(user.pk))
 
 
 def session_end(*, session_id: str) -> bool:
