@@ -24,6 +24,7 @@ from wsgiref.util import FileWrapper
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
 from devtools.vercel_routing import (
+    NOT_FOUND,
     PARAM,
     VERCEL_JSON,
     Match,
@@ -57,6 +58,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger("zest.devserver")
+# Vercel's CDN answers 414 URL_TOO_LONG past 14 KB of URL (path and query string).
+URL_MAX_BYTES = 14 * 1024
+
+
+def url_too_long(environ: Environ) -> bool:
+    """WSGI strings hold one character per byte (PEP 3333), so lengths are byte counts."""
+    url_bytes = len(environ.get("PATH_INFO") or "") + len(environ.get("QUERY_STRING") or "")
+    return url_bytes > URL_MAX_BYTES
 
 
 def load_apps(router: Router) -> dict[str, WSGIApp]:
@@ -125,7 +134,8 @@ class DevApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         path = environ.get("PATH_INFO") or "/"
-        match = self.router.resolve(path)
+        too_long = url_too_long(environ)
+        match = NOT_FOUND if too_long else self.router.resolve(path)
         status = ["500"]
 
         def recording_start_response(status_line: str, headers: list, exc_info: Any = None) -> Any:
@@ -146,7 +156,10 @@ class DevApp:
                 )
 
         try:
-            body = self.respond(match, environ, recording_start_response)
+            if too_long:
+                body = self.error(environ, recording_start_response, 414, "uri_too_long")
+            else:
+                body = self.respond(match, environ, recording_start_response)
         except Exception:
             logger.exception("the dev server failed on %s", path)
             body = self.error(

@@ -161,11 +161,14 @@ def safe_file(root: Path, relative: str, *, index: bool = False) -> Path | None:
     if "\x00" in relative or any(part in ("..", ".") for part in relative.split("/")):
         return None
     root = root.resolve()
-    candidate = (root / relative.lstrip("/")).resolve()
-    if index and candidate.is_dir():
-        candidate = candidate / "index.html"
-    if candidate.is_file() and candidate.is_relative_to(root):
-        return candidate
+    try:
+        candidate = (root / relative.lstrip("/")).resolve()
+        if index and candidate.is_dir():
+            candidate = candidate / "index.html"
+        if candidate.is_file() and candidate.is_relative_to(root):
+            return candidate
+    except OSError:  # a name the file system cannot hold (too long) is no file of ours
+        pass
     return None
 
 

@@ -33,6 +33,7 @@ MIDDLEWARE = [
     "lib.middleware.RequestIdMiddleware",
     "lib.middleware.SecurityHeadersMiddleware",
     "lib.middleware.JsonErrorMiddleware",
+    "lib.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     # geo gate -> API key -> rate limit; the JWT user and RBAC follow as route auth (Require)
     "lib.access.middleware.AccessMiddleware",
@@ -40,6 +41,7 @@ MIDDLEWARE = [
 ADMIN_MIDDLEWARE = [
     "lib.middleware.RequestIdMiddleware",
     "lib.middleware.SecurityHeadersMiddleware",
+    "lib.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

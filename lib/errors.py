@@ -36,6 +36,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "অনুরোধটি বর্তমান অবস্থার সাথে সাংঘর্ষিক।",
     ),
     "payload_too_large": ("The request body is too large.", "অনুরোধের বডি খুব বড়।"),
+    "uri_too_long": ("The request URL is too long.", "অনুরোধের URL খুব দীর্ঘ।"),
+    "nul_character": (
+        "The request contains the NUL character (U+0000), which no text may hold.",
+        "অনুরোধে NUL অক্ষর (U+0000) আছে, যা কোনো লেখায় থাকতে পারে না।",
+    ),
+    "value_out_of_range": (
+        "A value is out of the range the store accepts: a number is too large or too small, "
+        "or a text cannot be stored.",
+        "একটি মান স্টোরের গ্রহণযোগ্য সীমার বাইরে: কোনো সংখ্যা খুব বড় বা খুব ছোট, অথবা কোনো লেখা সংরক্ষণ করা যায় না।",
+    ),
+    "multipart_invalid": (
+        "The request body is not valid multipart form data (check its boundary).",
+        "অনুরোধের বডি বৈধ মাল্টিপার্ট ফর্ম ডেটা নয় (এর বাউন্ডারি পরীক্ষা করুন)।",
+    ),
     "unsupported_media_type": (
         "The request body must be JSON.",
         "অনুরোধের বডি অবশ্যই JSON হতে হবে।",
@@ -492,6 +506,7 @@ class ApiError(Exception):
     code: str = "bad_request"
 
     def __init__(
+    414: "uri_too_long",
         self,
         code: str | None = None,
         *,

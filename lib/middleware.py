@@ -9,7 +9,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from lib.conf import config
-from lib.errors import error_response
+from lib.errors import ApiError, error_response
+from lib.input_guard import request_guard
 
 Handler = Callable[[HttpRequest], HttpResponse]
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -61,6 +62,22 @@ class SecurityHeadersMiddleware:
                 "Strict-Transport-Security", "max-age=63072000; includeSubDomains; preload"
             )
         return response
+
+
+class RequestGuardMiddleware:
+    """Refuses, before anything reads it, a request no handler should see: a body over the
+    platform's limit (413) or a NUL character in the path, a header or the query string (400).
+    See `lib.input_guard`."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request_guard(request)
+        except ApiError as exc:
+            return error_response(request, exc.status_code, exc.code, fields=exc.fields)
+        return self.get_response(request)
 
 
 class JsonErrorMiddleware:

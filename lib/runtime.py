@@ -23,15 +23,23 @@ from lib.conf import config
 
 django.setup(set_prefix=False)
 
-from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.core.exceptions import (  # noqa: E402
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.db import DataError  # noqa: E402
 from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
+from django.http.multipartparser import MultiPartParserError  # noqa: E402
 from django.urls import URLPattern, URLResolver, get_urlconf, path, set_urlconf  # noqa: E402
 from ninja import NinjaAPI, Router  # noqa: E402
 from ninja.errors import AuthenticationError, HttpError, ValidationError  # noqa: E402
+from ninja.parser import Parser  # noqa: E402
 from ninja.renderers import JSONRenderer  # noqa: E402
 
 from lib.errors import ApiError, error_response, validation_fields  # noqa: E402
+from lib.input_guard import json_body_parse  # noqa: E402
 from lib.outbox import outbox_dispatch_after_response  # noqa: E402
 
 logger = logging.getLogger("zest.runtime")
@@ -82,7 +90,9 @@ def handle_validation_error(request: HttpRequest, exc: ValidationError) -> HttpR
 
 
 def handle_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if isinstance(exc.__cause__, ValueError):  # ninja wraps the JSON parser's error
+    if isinstance(exc.__cause__, ApiError):  # ninja wraps the JSON parser's refusals...
+        return handle_api_error(request, exc.__cause__)
+    if isinstance(exc.__cause__, ValueError):  # ... and its parse errors
         return error_response(request, 400, "malformed_json")
     if isinstance(exc, AuthenticationError):
         return error_response(request, 401, "unauthenticated")
@@ -97,6 +107,25 @@ def handle_permission_denied(request: HttpRequest, exc: Exception) -> HttpRespon
     return error_response(request, 403, "forbidden")
 
 
+def handle_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """The database refused a value (a number past its column's range, a text it cannot
+    hold): the caller's input, so a 422; nothing was written (the statement failed)."""
+    logger.warning("value refused by the database: %s", exc)
+    return error_response(request, 422, "value_out_of_range")
+
+
+def handle_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(request, 413, "payload_too_large")
+
+
+def handle_malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return error_response(request, 400, "multipart_invalid")
+
+
+def handle_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    return error_response(request, 400, "bad_request")
+
+
 def handle_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     capture_exception(exc)
     return error_response(request, 500, "internal_error")
@@ -106,6 +135,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(Exception, handle_unexpected)
     api.add_exception_handler(Http404, handle_not_found)
     api.add_exception_handler(PermissionDenied, handle_permission_denied)
+    api.add_exception_handler(DataError, handle_data_error)
+    api.add_exception_handler(SuspiciousOperation, handle_suspicious)
+    api.add_exception_handler(RequestDataTooBig, handle_body_too_large)
+    api.add_exception_handler(MultiPartParserError, handle_malformed_multipart)
     api.add_exception_handler(HttpError, handle_http_error)
     api.add_exception_handler(ValidationError, handle_validation_error)
     api.add_exception_handler(ApiError, handle_api_error)
@@ -211,6 +244,13 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+class GuardedJsonParser(Parser):
+    """JSON bodies through `lib.input_guard.json_body_parse` (no NUL, bounded nesting)."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        return json_body_parse(request.body)
+
+
 class FunctionApi(NinjaAPI):
     """A function's Ninja API; operation ids read `<function>_<view>` (`catalog_list_products`)."""
 
@@ -232,6 +272,7 @@ def build_api(
         description=description,
         urls_namespace=name,
         renderer=Utf8JSONRenderer(),
+        parser=GuardedJsonParser(),
         openapi_url=f"/{schema_path}",
         docs_url=None,
     )

@@ -245,6 +245,30 @@ def test_unknown_path_gets_the_json_envelope_in_the_callers_language(router, tmp
     assert bangla.json()["error"]["message"] == "অনুরোধ করা তথ্য পাওয়া যায়নি।"
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["/" + "a" * 20_000, "/api/v1/products/" + "a" * 20_000, "/api/v1/products?q=" + "a" * 20_000],
+    ids=["path", "function-path", "query"],
+)
+def test_a_url_over_vercels_14_kb_is_414_in_json(tmp_path, url):
+    app = DevApp(ROUTER, {}, tmp_path, access_log=None)
+
+    response = call(app, "GET", url)
+
+    assert response.status == 414
+    assert response.json()["error"]["code"] == "uri_too_long"
+
+
+def test_a_name_too_long_for_the_file_system_is_no_file(tmp_path):
+    app = DevApp(ROUTER, {"not_found": echo}, tmp_path, access_log=None)
+
+    public = call(app, "GET", "/" + "a" * 300)  # no such static file: the catch-all function
+    media = call(app, "GET", "/media/" + "a" * 300)
+
+    assert (public.status, public.headers["x-zest-function"]) == (200, "not_found")
+    assert (media.status, media.json()["error"]["code"]) == (404, "not_found")
+
+
 def test_access_log_has_one_line_per_request(router, tmp_path):
     lines = []
     app = DevApp(router, {"items": echo}, tmp_path, access_log=lines.append)

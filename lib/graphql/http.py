@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -38,6 +37,7 @@ from lib.graphql.limits import QueryLimitsRule
 from lib.graphql.loaders import GraphQLContext
 from lib.graphql.schema import schema
 from lib.i18n import request_language
+from lib.input_guard import json_body_parse
 
 ALLOWED_METHODS = ("GET", "POST")
 MAX_QUERY_LENGTH = 20_000
@@ -58,14 +58,20 @@ class BadRequest(Exception):
 # --- reading the request ----------------------------------------------------------------
 
 
+def refused_input(exc: ApiError) -> BadRequest:
+    return BadRequest(exc.code, status=exc.status_code, detail=f"({', '.join(exc.fields)})")
+
+
 def json_object(raw: Any, name: str) -> dict[str, Any] | None:
     if raw is None:
         return None
     if isinstance(raw, str):  # GET sends variables and extensions JSON-encoded
         try:
-            raw = json.loads(raw)
+            raw = json_body_parse(raw)
         except ValueError:
             raise BadRequest("bad_request", detail=f"`{name}` must be a JSON object.") from None
+        except ApiError as exc:  # a NUL in a string (lib.input_guard)
+            raise refused_input(exc) from None
     if raw is not None and not isinstance(raw, Mapping):
         raise BadRequest("bad_request", detail=f"`{name}` must be a JSON object.")
     return raw
@@ -80,9 +86,11 @@ def request_params(request: HttpRequest) -> dict[str, Any]:
         if content_type != "application/json":
             raise BadRequest("unsupported_media_type", status=415)
         try:
-            params = json.loads(request.body)
+            params = json_body_parse(request.body)
         except ValueError:
             raise BadRequest("malformed_json") from None
+        except ApiError as exc:  # a NUL in a string (lib.input_guard)
+            raise refused_input(exc) from None
         if not isinstance(params, dict):
             raise BadRequest("bad_request", detail="The body must be one JSON object.")
     query = params.get("query")
