@@ -491,6 +491,7 @@ STATUS_CODES: dict[int, str] = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
@@ -506,7 +507,6 @@ class ApiError(Exception):
     code: str = "bad_request"
 
     def __init__(
-    414: "uri_too_long",
         self,
         code: str | None = None,
         *,
