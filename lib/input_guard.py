@@ -7,9 +7,10 @@ every function, before any handler runs:
 - `request_guard` (run by `lib.middleware.RequestGuardMiddleware`): the declared body size
   (413 `payload_too_large`), then a NUL in the path, a header or the query string
   (400 `nul_character`, the field named);
-- `json_body_parse` (the JSON parser of every function's API, see `lib.runtime`): a NUL in
-  any key or string of a JSON body (400 `nul_character`, the field's dotted path), and a
-  body nested too deeply to parse (a `ValueError`, so the usual 400 `malformed_json`).
+- `json_body_parse` (the JSON parser of every function's API, see `lib.runtime`, and of
+  GraphQL): a NUL in any key or string of a JSON body (400 `nul_character`, the field's
+  dotted path), and a body nested too deeply to parse (a `ValueError`, so the usual 400
+  `malformed_json`); `field_with_nul` does the same for form fields (multipart uploads).
 
 The body read can never exceed the limit either: Django refuses to read a body whose
 Content-Length is over `DATA_UPLOAD_MAX_MEMORY_SIZE` (the same 4.5 MB) and reads no more
@@ -23,7 +24,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 
 from lib.errors import ApiError
 
@@ -61,9 +63,10 @@ def header_with_nul(meta: Mapping[str, Any]) -> str | None:
     return None
 
 
-def query_field_with_nul(query: QueryDict) -> str | None:
-    for name, values in query.lists():
-        if NUL in name or any(NUL in value for value in values):
+def field_with_nul(data: MultiValueDict) -> str | None:
+    """The first field of a query string or form holding a NUL (files are not text)."""
+    for name, values in data.lists():
+        if NUL in name or any(isinstance(value, str) and NUL in value for value in values):
             return name.replace(NUL, "") or "query"
     return None
 
@@ -74,7 +77,7 @@ def request_guard(request: HttpRequest) -> None:
         raise ApiError("payload_too_large", status=413)
     if NUL in request.path_info:
         raise nul_refused("path")
-    field = header_with_nul(request.META) or query_field_with_nul(request.GET)
+    field = header_with_nul(request.META) or field_with_nul(request.GET)
     if field is not None:
         raise nul_refused(field)
 

@@ -33,13 +33,14 @@ from django.db import DataError  # noqa: E402
 from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
 from django.http.multipartparser import MultiPartParserError  # noqa: E402
 from django.urls import URLPattern, URLResolver, get_urlconf, path, set_urlconf  # noqa: E402
+from django.utils.datastructures import MultiValueDict  # noqa: E402
 from ninja import NinjaAPI, Router  # noqa: E402
 from ninja.errors import AuthenticationError, HttpError, ValidationError  # noqa: E402
 from ninja.parser import Parser  # noqa: E402
 from ninja.renderers import JSONRenderer  # noqa: E402
 
 from lib.errors import ApiError, error_response, validation_fields  # noqa: E402
-from lib.input_guard import json_body_parse  # noqa: E402
+from lib.input_guard import field_with_nul, json_body_parse, nul_refused  # noqa: E402
 from lib.outbox import outbox_dispatch_after_response  # noqa: E402
 
 logger = logging.getLogger("zest.runtime")
@@ -244,11 +245,20 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-class GuardedJsonParser(Parser):
-    """JSON bodies through `lib.input_guard.json_body_parse` (no NUL, bounded nesting)."""
+class GuardedParser(Parser):
+    """Bodies through `lib.input_guard`: JSON without NUL and nested within bounds, form
+    fields without NUL (a query string was checked by `RequestGuardMiddleware`)."""
 
     def parse_body(self, request: HttpRequest) -> dict:
         return json_body_parse(request.body)
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict:
+        field = field_with_nul(data)
+        if field is not None:
+            raise nul_refused(field)
+        return super().parse_querydict(data, list_fields, request)
 
 
 class FunctionApi(NinjaAPI):
@@ -272,7 +282,7 @@ def build_api(
         description=description,
         urls_namespace=name,
         renderer=Utf8JSONRenderer(),
-        parser=GuardedJsonParser(),
+        parser=GuardedParser(),
         openapi_url=f"/{schema_path}",
         docs_url=None,
     )

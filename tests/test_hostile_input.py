@@ -18,6 +18,7 @@ import api.discounts
 import api.graphql
 import api.product_images
 from db.models import Address, Discount, ProductImage, User, UserRole
+from devtools.demo_images import product_png
 from lib.access.sessions import session_start
 from tests import factories
 from tests.support import call
@@ -110,6 +111,32 @@ def test_a_nul_deep_in_a_json_body_is_named_by_its_path(signed_in):
     assert refusal(quoted)[:2] == (400, "nul_character")
     assert refusal(quoted)[2] in (["address.address_line1"], ["coupon_codes.0"])
     assert not Address.objects.filter(user=user).exists()
+
+
+def test_a_nul_in_a_form_field_is_refused_before_the_upload_is_stored(signed_in):
+    _, headers = signed_in(UserRole.STAFF)
+    product = factories.product(category=factories.category(), images=0)
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="alt_text_en"\r\n\r\nTea\x00\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + product_png("tea")
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    response = call(
+        api.product_images.app,
+        "POST",
+        f"/api/v1/admin/products/{product.pk}/images",
+        body=body,
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert refusal(response) == (400, "nul_character", ["alt_text_en"])
+    assert not ProductImage.objects.filter(product=product).exists()
 
 
 def test_a_nul_in_a_graphql_variable_is_refused(send):
