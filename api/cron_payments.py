@@ -1,5 +1,6 @@
 """GET /api/cron/payments-reconcile: Vercel cron, authorised by CRON_SECRET. Payments still
-pending after PAYMENT_RECONCILE_AFTER_MINUTES are queried at their provider and settled."""
+pending after PAYMENT_RECONCILE_AFTER_MINUTES are queried at their provider and settled, and
+refunds the provider has not confirmed yet are asked about again."""
 
 from lib.runtime import make_app
 
@@ -20,10 +21,14 @@ class ReconcileRunOut(Schema):
     failed: int | None = None
     pending: int | None = None
     errors: int | None = None
+    refunds_checked: int | None = None
+    refunds_confirmed: int | None = None
+    refunds_failed: int | None = None
 
 
 @router.get("/cron/payments-reconcile", response=ReconcileRunOut, auth=None)
 def payments_reconcile(request):
+    """Cron: ask the providers about payments still pending and settle them."""
     return run_cron_job(request, "payments-reconcile", payment_reconcile, ttl_seconds=600)
 
 

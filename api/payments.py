@@ -13,15 +13,16 @@ from uuid import UUID
 from lib.runtime import make_app
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
-from db.models import Order, Payment, PaymentEvent
+from db.models import Order, Payment, PaymentEvent, Refund
 from lib.access.context import get_access
 from lib.access.permissions import Require
 from lib.errors import ApiError, NotFound
 from lib.money import Money
 from lib.orders import selectors
 from lib.payments import refunds, services
+from lib.payments import selectors as payment_selectors
 
 public = Router(tags=["payments"], auth=Require(scope="storefront:write", user=False))
 admin = Router(tags=["admin: payments"], auth=Require("orders:manage", scope="orders:manage"))
@@ -63,12 +64,35 @@ class EventOut(Schema):
     payload: dict[str, Any]
 
 
+class RefundOut(Schema):
+    id: UUID
+    amount: Money
+    status: str = Field(
+        ..., description="requested, pending (provider not sure yet), refunded, failed"
+    )
+    provider_refund_id: str
+    reason: str
+    created_at: datetime
+
+
 class AdminPaymentOut(PaymentOut):
     order_number: str
     transaction_id: str
     captured: Money
     refunded: Money
     events: list[EventOut]
+    refunds: list[RefundOut]
+    needs_refund: Money = Field(
+        ..., description="What the order holds beyond its total (two captures): to refund"
+    )
+
+
+class OverpaidOrderOut(Schema):
+    order_number: str
+    total_amount: Money
+    kept: Money = Field(..., description="Captured minus refunded over its payments")
+    needs_refund: Money
+    payment_ids: list[UUID]
 
 
 class RefundIn(Schema):
@@ -115,6 +139,8 @@ def admin_payment_out(payment: Payment) -> dict[str, Any]:
         "transaction_id": payment.transaction_id,
         "captured": captured,
         "refunded": refunded,
+        "refunds": list(Refund.objects.filter(payment=payment).order_by("created_at")),
+        "needs_refund": payment_selectors.order_overpaid(payment.order),
         "events": [
             {
                 "event_type": e.event_type,
@@ -169,6 +195,22 @@ def cod_paid(request, order_number: str):
     return admin_payment_out(Payment.objects.select_related("order").get(pk=payment.pk))
 
 
+@admin.get("/overpaid", response=list[OverpaidOrderOut])
+def overpaid_orders(request):
+    """Orders holding more than their total (a second capture happened at the provider):
+    refund `needs_refund` of one of their payments."""
+    return [
+        {
+            "order_number": order.number,
+            "total_amount": order.total_amount,
+            "kept": order.kept,
+            "needs_refund": order.overpaid,
+            "payment_ids": [p.pk for p in order.payments.all()],
+        }
+        for order in payment_selectors.orders_overpaid().prefetch_related("payments")[:200]
+    ]
+
+
 @admin.get("/{payment_id}", response=AdminPaymentOut)
 def admin_payment(request, payment_id: UUID):
     """One payment with its event log (secrets redacted) and derived totals."""
@@ -178,17 +220,28 @@ def admin_payment(request, payment_id: UUID):
     return admin_payment_out(payment)
 
 
-@admin.post("/{payment_id}/refund", response=AdminPaymentOut)
+@admin.post("/{payment_id}/refund", response={200: AdminPaymentOut, 202: AdminPaymentOut})
 def refund_payment(request, payment_id: UUID, payload: RefundIn):
     """Refund part or all of a payment, at most what was captured minus what was refunded
-    (409 `refund_exceeds_captured`)."""
+    or is pending (409 `refund_exceeds_captured`). `Idempotency-Key` (8-128 characters)
+    required: a retry answers the same refund and never sends a second one. 200 once the
+    provider confirmed it; 202 while it is pending (the provider did not answer in time or
+    has not confirmed yet: it is asked again on a retry and by the reconciliation cron);
+    409 `refund_refused` when the provider refused it, `refund_pending` while another refund
+    of the payment waits for its provider."""
+    key = idempotency_key_of(request)
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None:
         raise NotFound()
-    refunded = refunds.payment_refund(
-        payment=payment, amount=payload.amount, reason=payload.reason, actor_id=request.auth.user_id
+    outcome = refunds.payment_refund(
+        payment=payment,
+        amount=payload.amount,
+        reason=payload.reason,
+        actor_id=request.auth.user_id,
+        idempotency_key=key,
     )
-    return admin_payment_out(Payment.objects.select_related("order").get(pk=refunded.pk))
+    body = admin_payment_out(Payment.objects.select_related("order").get(pk=outcome.payment.pk))
+    return Status(200 if outcome.refund.status == "refunded" else 202, body)
 
 
 app = make_app(

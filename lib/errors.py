@@ -405,6 +405,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Another refund of this payment is in progress. Try again shortly.",
         "এই পেমেন্টের আরেকটি ফেরত প্রক্রিয়াধীন। একটু পরে আবার চেষ্টা করুন।",
     ),
+    "refund_pending": (
+        "A refund of this payment is waiting for the provider's confirmation. No other refund "
+        "can be sent until it is confirmed or refused.",
+        "এই পেমেন্টের একটি ফেরত প্রোভাইডারের নিশ্চিতকরণের অপেক্ষায় আছে। সেটি নিশ্চিত বা "
+        "প্রত্যাখ্যাত না হওয়া পর্যন্ত আর কোনো ফেরত পাঠানো যাবে না।",
+    ),
+    "refund_refused": (
+        "The payment provider refused the refund. Nothing was refunded.",
+        "পেমেন্ট প্রোভাইডার ফেরতটি প্রত্যাখ্যান করেছে। কোনো টাকা ফেরত যায়নি।",
+    ),
+    "refund_failed": (
+        "This refund was not made: the provider refused it or never received it. Nothing was "
+        "refunded; a new request may be sent.",
+        "এই ফেরতটি হয়নি: প্রোভাইডার এটি প্রত্যাখ্যান করেছে বা পায়নি। কোনো টাকা ফেরত যায়নি; নতুন অনুরোধ পাঠানো যাবে।",
+    ),
     "cod_not_applicable": (
         "This order is not a cash-on-delivery order that can be marked paid.",
         "এই অর্ডারটি পরিশোধিত হিসেবে চিহ্নিত করার মতো ক্যাশ অন ডেলিভারি অর্ডার নয়।",

@@ -27,7 +27,13 @@ from db.models import (
 )
 from lib.access.sessions import session_start
 from lib.errors import ApiError
-from lib.payments.base import ProviderError, ProviderStatus, RefundResult, StartResult
+from lib.payments.base import (
+    ProviderError,
+    ProviderRefund,
+    ProviderStatus,
+    RefundResult,
+    StartResult,
+)
 from lib.payments.reconcile import payment_reconcile
 from lib.payments.redact import REDACTED, redact
 from lib.payments.refunds import cod_mark_paid
@@ -49,7 +55,13 @@ class FakeGateway:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.payments: dict[str, dict] = {}
-        self.calls: dict[str, int] = {"start": 0, "confirm": 0, "query": 0, "refund": 0}
+        self.calls: dict[str, int] = {
+            "start": 0,
+            "confirm": 0,
+            "query": 0,
+            "refund": 0,
+            "refund_status": 0,
+        }
         self.refunds = itertools.count(1)
         self.error: ProviderError | None = None
 
@@ -91,6 +103,10 @@ class FakeGateway:
         self.count("refund")
         assert transaction_id == self.payments[provider_payment_id]["trx"]
         return RefundResult(refund_id=f"R{next(self.refunds)}", amount=amount, raw={"ok": 1})
+
+    def refund_status(self, *, query) -> ProviderRefund:
+        self.count("refund_status")
+        return ProviderRefund(state="unknown")
 
     def callback_payment_id(self, *, request_data) -> str:
         if request_data.get("signature") == "bad":
@@ -200,21 +216,23 @@ def test_start_needs_a_key_the_owner_and_an_order_awaiting_payment(fake, server_
     assert fake.calls["start"] == 0 and Payment.objects.count() == 0
 
 
-def test_a_provider_failure_at_start_is_recorded_and_not_retried_with_the_same_key(fake):
+def test_a_provider_failure_at_start_is_recorded_and_the_same_key_tries_again(fake):
     order = make_order()
     fake.error = ProviderError("timed out", code="timeout", retryable=True)
 
     with pytest.raises(ApiError) as first:
         started(order)
-    with pytest.raises(ApiError) as again:
-        started(order)
+    fake.error = None
+    again = started(order)
+    replay = started(order)
 
     assert (first.value.status_code, first.value.code) == (504, "payment_provider_error")
-    assert again.value.code == "payment_provider_error"
-    assert fake.calls["start"] == 1
-    payment = Payment.objects.get()
-    assert payment.status == "failed"
-    assert events(payment, "failed")[0].payload["error"]["code"] == "timeout"
+    assert fake.calls["start"] == 2
+    failed = Payment.objects.get(status="failed")
+    assert events(failed, "failed")[0].payload["error"]["code"] == "timeout"
+    assert failed.idempotency_key is None  # the key moved to the attempt that worked
+    assert again.status == "pending" and again.idempotency_key == "start-key-0001"
+    assert replay.pk == again.pk
 
 
 # --- settle ------------------------------------------------------------------------------
@@ -339,7 +357,16 @@ def test_reconcile_settles_an_old_pending_payment(fake, kv):
     counts = payment_reconcile()
     cron = call(api.cron_payments.app, "GET", "/api/cron/payments-reconcile")
 
-    assert counts == {"checked": 1, "captured": 1, "failed": 0, "pending": 0, "errors": 0}
+    assert counts == {
+        "checked": 1,
+        "captured": 1,
+        "failed": 0,
+        "pending": 0,
+        "errors": 0,
+        "refunds_checked": 0,
+        "refunds_confirmed": 0,
+        "refunds_failed": 0,
+    }
     order.refresh_from_db()
     assert order.status == "paid"
     fresh.refresh_from_db()
@@ -360,7 +387,8 @@ def test_refunds_are_bounded_by_captured_minus_refunded(fake, staff):
 
     def refund(amount: str):
         body = {"amount": amount, "reason": "damaged"}
-        return call(api.payments.app, "POST", url, json_body=body, headers=headers)
+        key = {"Idempotency-Key": f"refund-{next(_numbers):06d}"}
+        return call(api.payments.app, "POST", url, json_body=body, headers={**headers, **key})
 
     first, second = refund("100.00"), refund("200.00")
     too_much = refund("260.01")

@@ -7,6 +7,7 @@ import importlib
 import itertools
 import re
 import time
+from dataclasses import replace
 from decimal import Decimal
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,7 +21,7 @@ import api.webhooks.sslcommerz
 from db.models import Order, OrderStatusEvent, PaymentEvent
 from devtools.payment_sims.sslcommerz import start_sslcommerz_simulator
 from lib.conf import load_sslcommerz_config
-from lib.payments.base import ProviderError
+from lib.payments.base import ProviderError, RefundQuery
 from lib.payments.sslcommerz import gateway, sign, signature_valid
 from tests import factories
 from tests.support import call
@@ -171,6 +172,15 @@ def test_refund_within_the_paid_amount(sim):
         reason="one cup broken",
     )
     assert refund.amount == Decimal("250.00") and refund.refund_id.startswith("RF")
+    assert refund.state == "pending"  # taken by SSLCommerz; its refund query confirms it
+    query = RefundQuery(
+        provider_payment_id="ZS-1001",
+        transaction_id=status.transaction_id,
+        amount=Decimal("250.00"),
+        refund_id=refund.refund_id,
+    )
+    assert gw.refund_status(query=query).state == "refunded"
+    assert gw.refund_status(query=replace(query, refund_id="")).state == "unknown"
     with pytest.raises(ProviderError) as caught:
         gw.refund(
             provider_payment_id="ZS-1001",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import threading
+from dataclasses import replace
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +15,7 @@ from django.apps import apps
 
 from devtools.payment_sims.upay import start_upay_simulator
 from lib.conf import UpayConfig
-from lib.payments.base import ProviderError
+from lib.payments.base import ProviderError, RefundQuery
 from lib.payments.upay import UpayGateway
 
 _invoices = itertools.count(1)
@@ -223,7 +224,27 @@ def test_refund_part_then_the_rest_and_no_more(sim, kv):
             amount=Decimal("1"),
             reason="x",
         )
-    assert refused.value.code == "upay_rejected"
+    assert (refused.value.code, refused.value.retryable) == ("upay_refund_refused", False)
+
+
+def test_a_refund_in_the_failed_list_is_refused_and_the_status_tells_what_was_refunded(sim, kv):
+    gateway = make_gateway(sim, kv)
+    txn, result = start(gateway, amount="1000.00")
+    press(result, "pay")
+    trx = gateway.query(provider_payment_id=txn).transaction_id
+    sim.sim.refuse_next_refund("Merchant balance insufficient")
+
+    with pytest.raises(ProviderError) as refused:
+        gateway.refund(provider_payment_id=txn, transaction_id=trx, amount=Decimal("5"), reason="")
+    gateway.refund(provider_payment_id=txn, transaction_id=trx, amount=Decimal("300"), reason="")
+    query = RefundQuery(provider_payment_id=txn, transaction_id=trx, amount=Decimal("300"))
+    done = gateway.refund_status(query=query)
+    missing = gateway.refund_status(query=replace(query, refunded_before=Decimal("300")))
+
+    assert refused.value.code == "upay_refund_refused"
+    assert "insufficient" in str(refused.value)
+    assert sim.sim.payments[txn]["refunded"] == Decimal("300")
+    assert (done.state, missing.state) == ("refunded", "not_found")
 
 
 # --- end to end: checkout -> payment_start -> pay page -> webhook -> order paid ----------------

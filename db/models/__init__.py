@@ -34,7 +34,14 @@ from .inventory import (
 )
 from .orders import Order, OrderItem, OrderPaymentStatus, OrderStatus, OrderStatusEvent
 from .outbox import OutboxMessage, OutboxStatus
-from .payments import Payment, PaymentEvent, PaymentEventType, PaymentStatus
+from .payments import (
+    Payment,
+    PaymentEvent,
+    PaymentEventType,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from .social import SocialAccount, SocialProvider
 from .users import Address, User, UserManager, UserProfile, UserRole
 from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
@@ -74,6 +81,8 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductVariation",
+    "Refund",
+    "RefundStatus",
     "ShippingDistrictRate",
     "ShippingZone",
     "SocialAccount",

@@ -12,8 +12,12 @@ Routes (an optional `/v1.2.0-beta` prefix is accepted), all `POST` with JSON:
 * `GET /pay/{paymentID}`: a pay page with Pay / Fail / Cancel buttons; they redirect the browser
   to `callbackURL?paymentID=...&status=success|failure|cancel&signature=...&apiVersion=...`.
 
+`payment/refund` without an `amount` is bKash's refund status query: the latest refund of the
+payment (`refundTrxID`, `amount`, `transactionStatus`), or an error when there is none.
+
 Test hooks on the object `start_bkash_simulator()` returns: `hang_next_execute(seconds)` (the
-execute completes at once but answers late: a merchant timeout), `fail_next(route, code,
+execute completes at once but answers late: a merchant timeout), `slow_next_refund(seconds)`
+(the same for a refund: done at bKash, answered after the merchant gave up), `fail_next(route, code,
 message)` (the next call to that route answers that statusCode), `tamper_next_amount(amount)`
 (the next created payment is recorded with another amount), `approve(paymentID)` (what the
 payer's Pay button does), `hits(route)`, `expires_in` (seconds a granted token lives).
@@ -74,6 +78,7 @@ class BkashSimulator:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._hang: float = 0.0
+        self._slow_refund: float = 0.0
         self._fail: dict[str, tuple[str, str]] = {}
         self._tamper: str | None = None
 
@@ -81,6 +86,9 @@ class BkashSimulator:
 
     def hang_next_execute(self, seconds: float) -> None:
         self._hang = seconds
+
+    def slow_next_refund(self, seconds: float) -> None:
+        self._slow_refund = seconds
 
     def fail_next(self, route: str, code: str = "2001", message: str = "Simulated error") -> None:
         self._fail[route] = (code, message)
@@ -104,6 +112,7 @@ class BkashSimulator:
             self.requests.clear()
             self._fail.clear()
             self._hang, self._tamper, self.expires_in = 0.0, None, 3600
+            self._slow_refund = 0.0
 
     # --- WSGI -------------------------------------------------------------------------
 
@@ -274,6 +283,8 @@ class BkashSimulator:
         return err("2117", "Transaction not found")
 
     def refund(self, body: dict) -> dict:
+        if "amount" not in body:
+            return self.refund_status(body)
         with self._lock:
             payment = self.payments.get(body.get("paymentID", ""))
             if payment is None or payment["transactionStatus"] != "Completed":
@@ -290,14 +301,30 @@ class BkashSimulator:
             refund = {
                 "refundTrxID": f"SIMR{secrets.token_hex(5).upper()}",
                 "amount": body["amount"],
+                "completedTime": time.strftime("%Y-%m-%dT%H:%M:%S:000 GMT+0600"),
             }
             payment["refunds"].append(refund)
+            late, self._slow_refund = self._slow_refund, 0.0
+        if late:
+            time.sleep(late)  # refunded at bKash; the merchant has stopped listening
+        return self.refund_answer(payment, refund)
+
+    def refund_status(self, body: dict) -> dict:
+        payment = self.payments.get(body.get("paymentID", ""))
+        if payment is None or body.get("trxID") != payment["trxID"]:
+            return err("2056", "Invalid Payment State")
+        if not payment["refunds"]:
+            return err("2080", "No refund found for this transaction")  # code: ours
+        return self.refund_answer(payment, payment["refunds"][-1])
+
+    @staticmethod
+    def refund_answer(payment: dict, refund: dict) -> dict:
         return {
-            "completedTime": time.strftime("%Y-%m-%dT%H:%M:%S:000 GMT+0600"),
+            "completedTime": refund["completedTime"],
             "transactionStatus": "Completed",
             "originalTrxID": payment["trxID"],
             "refundTrxID": refund["refundTrxID"],
-            "amount": body["amount"],
+            "amount": refund["amount"],
             "currency": "BDT",
             "charge": "0.00",
         }

@@ -4,14 +4,19 @@
 - `POST /payment/merchant-payment-init/` (`Authorization: UPAY <token>`) -> `MPIS2002` +
   `data.gateway_url` (= `/pay/<txn_id>` here); a reused `txn_id` -> `DTP4003`
 - `GET /payment/single-payment-status/<txn_id>/` -> `PS2005` + `data.status/amount/trx_id`
-- `POST /payment/bulk/refund/ [{txn_id, refund_amount}]` -> `MPR_200`
+- `POST /payment/bulk/refund/ [{txn_id, refund_amount}]` -> `MPR_200` with
+  `data.success_list` and `data.failed_list` (each `[{txn_id, refund_amount, ...}]`); the
+  status answer carries `refunded_amount`, the total refunded so far.
 - `GET /pay/<txn_id>`: a page with Pay / Fail / Cancel; the choice redirects the browser to the
   merchant's `redirect_url?invoice_id=...&status=successful|failed|cancelled`.
 
 Test hooks on the `UpaySimulator` (`server.sim`): `fail_next(kind, ...)`, `hang(kind, seconds)`,
-`tamper_amount(txn_id, amount)`; `counts[kind]` counts the requests (kinds: auth, init, status,
-refund, page). The same hooks over HTTP: `POST /__sim__/hooks {"fail": kind} | {"hang": kind,
-"seconds": n} | {"tamper": txn_id, "amount": "1.00"} | {"reset": true}`.
+`tamper_amount(txn_id, amount)`, `refuse_next_refund(reason)` (the next refund lands in
+`failed_list`), `slow(kind, seconds)` (the request is carried out at once but answered late: a
+merchant timeout on a refund that did happen); `counts[kind]` counts the requests (kinds: auth,
+init, status, refund, page). The same hooks over HTTP: `POST /__sim__/hooks {"fail": kind} |
+{"hang": kind, "seconds": n} | {"slow": kind, "seconds": n} | {"refuse": "refund", "reason":
+"..."} | {"tamper": txn_id, "amount": "1.00"} | {"reset": true}`.
 Run it alone: `python -m devtools.payment_sims.upay [port]` (port 8793 = UPAY_BASE_URL's default).
 """
 
@@ -59,6 +64,8 @@ class UpaySimulator:
         self.counts: Counter[str] = Counter()
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         self._hangs: dict[str, float] = {}
+        self._slow: dict[str, float] = {}
+        self._refusals: list[str] = []
         self._tampered: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -76,6 +83,14 @@ class UpaySimulator:
         with self._lock:
             self._hangs[kind] = seconds
 
+    def slow(self, kind: str, seconds: float) -> None:
+        with self._lock:
+            self._slow[kind] = seconds
+
+    def refuse_next_refund(self, reason: str = "Refund not allowed for this transaction") -> None:
+        with self._lock:
+            self._refusals.append(reason)
+
     def tamper_amount(self, txn_id: str, amount: str | Decimal) -> None:
         with self._lock:
             self._tampered[txn_id] = str(amount)
@@ -88,6 +103,8 @@ class UpaySimulator:
         with self._lock:
             self._failures.clear()
             self._hangs.clear()
+            self._slow.clear()
+            self._refusals.clear()
             self._tampered.clear()
 
     def set_status(self, txn_id: str, choice: str) -> str:
@@ -138,6 +155,10 @@ class UpaySimulator:
         except ValueError:
             return json_response(start_response, 400, {"code": "BAD_JSON", "message": "Bad JSON"})
         status, reply = handler(body, path)
+        with self._lock:
+            late = self._slow.get(kind, 0.0)
+        if late:
+            self._stopping.wait(late)  # done at Upay; the merchant has stopped listening
         return json_response(start_response, status, reply)
 
     def _authorized(self, environ: Environ) -> bool:
@@ -221,46 +242,43 @@ class UpaySimulator:
                 "amount": amount,
                 "status": payment["status"],
                 "date": payment["date"],
+                "refunded_amount": f"{payment['refunded']:.2f}",
             }
         return 200, {"code": "PS2005", "lang": "en", "message": "Payment status", "data": data}
 
     def _refund(self, body: Any, path: str) -> tuple[int, dict]:
         if not isinstance(body, list) or not body:
             return 400, {"code": "MPR_400", "message": "Expected a list of refunds"}
-        results = []
+        succeeded, failed = [], []
         with self._lock:
             for item in body:
-                txn_id = str(item.get("txn_id", "")) if isinstance(item, dict) else ""
-                amount = decimal_or_none(item.get("refund_amount")) if txn_id else None
-                payment = self.payments.get(txn_id)
-                result = {
-                    "txn_id": txn_id,
-                    "refund_amount": item.get("refund_amount") if isinstance(item, dict) else None,
-                }
-                if payment is None or payment["status"] != "successful":
-                    result |= {"status": "failed", "message": "Transaction not refundable"}
-                elif (
-                    amount is None
-                    or amount <= 0
-                    or payment["refunded"] + amount > Decimal(str(payment["amount"]))
-                ):
-                    result |= {
-                        "status": "failed",
-                        "message": "Refund amount exceeds the paid amount",
-                    }
-                else:
-                    payment["refunded"] += amount
-                    result |= {
-                        "status": "successful",
-                        "refund_id": "UPR" + secrets.token_hex(5).upper(),
-                    }
-                results.append(result)
+                outcome = self._refund_one(item if isinstance(item, dict) else {})
+                (failed if "reason" in outcome else succeeded).append(outcome)
         return 200, {
             "code": "MPR_200",
             "lang": "en",
             "message": "Refund request processed",
-            "data": results,
+            "data": {"success_list": succeeded, "failed_list": failed},
         }
+
+    def _refund_one(self, item: dict) -> dict:
+        """One refund of a bulk request (the caller holds the lock)."""
+        txn_id = str(item.get("txn_id", ""))
+        amount = decimal_or_none(item.get("refund_amount")) if txn_id else None
+        payment = self.payments.get(txn_id)
+        result = {"txn_id": txn_id, "refund_amount": item.get("refund_amount")}
+        if self._refusals:
+            return result | {"reason": self._refusals.pop(0)}
+        if payment is None or payment["status"] != "successful":
+            return result | {"reason": "Transaction not refundable"}
+        if (
+            amount is None
+            or amount <= 0
+            or payment["refunded"] + amount > Decimal(str(payment["amount"]))
+        ):
+            return result | {"reason": "Refund amount exceeds the paid amount"}
+        payment["refunded"] += amount
+        return result | {"refund_trx_id": "UPR" + secrets.token_hex(5).upper()}
 
     def _pay_page(self, environ: Environ, start_response: StartResponse, method: str, txn_id: str):
         txn_id = txn_id.strip("/")
@@ -304,6 +322,10 @@ class UpaySimulator:
             self.fail_next(body["fail"], status=int(body.get("status", 500)))
         if body.get("hang"):
             self.hang(body["hang"], float(body.get("seconds", 30)))
+        if body.get("slow"):
+            self.slow(body["slow"], float(body.get("seconds", 30)))
+        if body.get("refuse") == "refund":
+            self.refuse_next_refund(str(body.get("reason") or "Refund not allowed"))
         if body.get("tamper"):
             self.tamper_amount(body["tamper"], body.get("amount", "1.00"))
         return json_response(start_response, 200, {"ok": True})

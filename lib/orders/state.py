@@ -1,9 +1,10 @@
 """The order state machine: which status may follow which, who may move an order, and
 `order_transition`, the one place a status changes (event, stock, payment, notification).
 
-Stock follows the status: cancelling an order that has not shipped gives its allocated units
-back (`order_stock_release`); shipping takes them off the shelf for good (`order_stock_ship`).
-Goods that come back after shipping are inspected and restocked with a stock adjustment.
+Stock follows the status: cancelling (or refunding in full) an order that has not shipped gives
+its allocated units back (`order_stock_release`); shipping takes them off the shelf for good
+(`order_stock_ship`). Goods that come back after shipping are inspected and restocked with a
+stock adjustment.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def order_transition(
         from_status = locked.status
         if not transition_allowed(from_status, to_status):
             raise forbidden_transition(from_status, to_status)
-        if to_status in (S.CANCELLED, S.RETURNED) and from_status in NOT_SHIPPED:
+        if to_status in (S.CANCELLED, S.RETURNED, S.REFUNDED) and from_status in NOT_SHIPPED:
             order_stock_release(order=locked)
         elif to_status == S.SHIPPED:
             order_stock_ship(order=locked, actor_id=actor_id)

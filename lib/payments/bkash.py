@@ -8,7 +8,8 @@
 * `confirm` = `execute`, but never twice: when bKash says the payment is already completed
   (2062/2117), or execute times out, or answers an error, the authoritative `payment/status`
   is asked instead. A payer return that is not "success" is only queried, never executed.
-* `query` = `payment/status`; `refund` = `payment/refund`.
+* `query` = `payment/status`; `refund` = `payment/refund`; `refund_status` = `payment/refund`
+  with only `paymentID` and `trxID` (bKash's refund status query).
 
 Every call has a timeout (`PAYMENT_HTTP_TIMEOUT`); every failure is a `BkashError`
 (a `ProviderError` with one of the `bkash_*` codes and bKash's own `status_code`).
@@ -25,7 +26,14 @@ from typing import Any
 import httpx
 
 from lib import conf
-from lib.payments.base import ProviderError, ProviderStatus, RefundResult, StartResult
+from lib.payments.base import (
+    ProviderError,
+    ProviderRefund,
+    ProviderStatus,
+    RefundQuery,
+    RefundResult,
+    StartResult,
+)
 
 TOKEN_KEY = "payments:bkash:token"  # noqa: S105 (a Redis key name)
 LOCK_KEY = "payments:bkash:token:lock"
@@ -328,6 +336,25 @@ class BkashGateway:
         return RefundResult(
             refund_id=refund_id, amount=parse_amount(data.get("amount")) or amount, raw=data
         )
+
+    def refund_status(self, *, query: RefundQuery) -> ProviderRefund:
+        """bKash's refund status (`payment/refund` with `paymentID` and `trxID`, no amount)
+        answers the latest refund of the payment: ours when its `refundTrxID` is not one we
+        already hold and its amount is ours; an error answer means bKash has no refund."""
+        body = {"paymentID": query.provider_payment_id, "trxID": query.transaction_id}
+        try:
+            data = self._call("payment/refund", body)
+        except BkashError as exc:
+            if exc.retryable or not exc.status_code:
+                raise
+            return ProviderRefund(state="not_found", raw={"statusCode": exc.status_code})
+        refund_id = str(data.get("refundTrxID") or "")
+        amount = parse_amount(data.get("amount"))
+        completed = str(data.get("transactionStatus", "")).lower() == "completed"
+        if not refund_id or refund_id in query.known_refund_ids or amount != query.amount:
+            return ProviderRefund(state="not_found", raw=data)
+        state = "refunded" if completed else "pending"
+        return ProviderRefund(state=state, refund_id=refund_id, amount=amount, raw=data)
 
     def callback_payment_id(self, *, request_data: dict) -> str:
         payment_id = str(request_data.get("paymentID") or "").strip()

@@ -39,7 +39,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from lib.conf import NagadConfig, load_nagad_config
-from lib.payments.base import ProviderError, ProviderStatus, RefundResult, StartResult
+from lib.payments.base import (
+    ProviderError,
+    ProviderRefund,
+    ProviderStatus,
+    RefundQuery,
+    RefundResult,
+    StartResult,
+)
 
 DHAKA = ZoneInfo("Asia/Dhaka")
 CURRENCY_BDT = "050"  # ISO 4217 numeric code of the taka
@@ -361,6 +368,9 @@ class NagadGateway:
     def refund(
         self, *, provider_payment_id: str, transaction_id: str, amount: Decimal, reason: str
     ) -> RefundResult:
+        raise ProviderError("refund not supported by the public API", code="unsupported")
+
+    def refund_status(self, *, query: RefundQuery) -> ProviderRefund:
         raise ProviderError("refund not supported by the public API", code="unsupported")
 
     def callback_payment_id(self, *, request_data: dict) -> str:

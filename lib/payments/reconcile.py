@@ -1,4 +1,5 @@
-"""Reconciliation: payments whose payer never came back are asked about at the provider."""
+"""Reconciliation: payments whose payer never came back, and refunds their provider has not
+confirmed yet, are asked about at the provider."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from db.models import Payment, PaymentStatus
+from db.models import Payment, PaymentStatus, Refund, RefundStatus
 from lib.conf import payment_config
 from lib.errors import ApiError
 from lib.payments.base import ProviderError
+from lib.payments.refunds import OPEN_REFUNDS, refund_check
 from lib.payments.services import SETTLED, gateway_of, status_apply
 
 logger = logging.getLogger("zest.payments")
@@ -32,7 +34,7 @@ def payment_reconcile(*, older_than_minutes: int | None = None, limit: int | Non
         .exclude(transaction_id="")
         .order_by("created_at")[: limit or payment_config.reconcile_batch]
     )
-    counts = {"checked": 0, "captured": 0, "failed": 0, "pending": 0, "errors": 0}
+    counts: dict[str, int] = {"checked": 0, "captured": 0, "failed": 0, "pending": 0, "errors": 0}
     for payment in pending:
         counts["checked"] += 1
         try:
@@ -48,4 +50,27 @@ def payment_reconcile(*, older_than_minutes: int | None = None, limit: int | Non
             counts["failed"] += 1
         else:
             counts["pending"] += 1
+    return counts | refund_reconcile(limit=limit)
+
+
+def refund_reconcile(*, limit: int | None = None) -> dict[str, int]:
+    """Refunds still open (the provider did not answer in time, or only took the request):
+    asked about at their provider again. One failure does not stop the run."""
+    refunds = list(
+        Refund.objects.filter(status__in=OPEN_REFUNDS)
+        .select_related("payment")
+        .order_by("created_at")[: limit or payment_config.reconcile_batch]
+    )
+    counts = {"refunds_checked": 0, "refunds_confirmed": 0, "refunds_failed": 0}
+    for refund in refunds:
+        counts["refunds_checked"] += 1
+        try:
+            checked = refund_check(refund)
+        except (ProviderError, ApiError) as error:
+            logger.warning("reconcile refund %s: %s", refund.pk, getattr(error, "code", error))
+            continue
+        if checked.status == RefundStatus.REFUNDED:
+            counts["refunds_confirmed"] += 1
+        elif checked.status == RefundStatus.FAILED:
+            counts["refunds_failed"] += 1
     return counts

@@ -22,7 +22,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from lib.conf import SslcommerzConfig, load_sslcommerz_config
-from lib.payments.base import ProviderError, ProviderStatus, RefundResult, StartResult
+from lib.payments.base import (
+    ProviderError,
+    ProviderRefund,
+    ProviderStatus,
+    RefundQuery,
+    RefundResult,
+    StartResult,
+)
 
 NAME = "sslcommerz"
 CURRENCY = "BDT"
@@ -34,6 +41,8 @@ MERCHANT_TRANS_PATH = "/validator/api/merchantTransIDvalidationAPI.php"
 CAPTURED = {"VALID", "VALIDATED"}
 FAILED = {"FAILED", "INVALID_TRANSACTION", "EXPIRED"}
 CANCELLED = {"CANCELLED", "UNATTEMPTED"}
+# The refund query's `status` → our refund state.
+REFUND_STATES = {"refunded": "refunded", "processing": "pending", "cancelled": "failed"}
 # The `event` query parameter of our callback URLs: which of SSLCommerz's four posts this is.
 EVENTS = ("success", "fail", "cancel", "ipn")
 
@@ -237,11 +246,34 @@ class SslcommerzGateway:
                 f"SSLCommerz refused the refund: {answer.get('errorReason') or status or answer}",
                 code="sslcommerz_refund_refused",
             )
+        # "success" means SSLCommerz took the request: the refund query says when it is done.
         return RefundResult(
             refund_id=str(answer.get("refund_ref_id", "")),
             amount=Decimal(money(amount)),
             raw=answer,
+            state="pending",
         )
+
+    def refund_status(self, *, query: RefundQuery) -> ProviderRefund:
+        """SSLCommerz's refund query by the `refund_ref_id` its refund answer gave: `refunded`,
+        `processing`, or `cancelled`. Without that id (the answer never came) it cannot be
+        asked: `unknown` (the refund stays pending; staff check the merchant panel)."""
+        if not query.refund_id:
+            return ProviderRefund(state="unknown")
+        answer = self._call(
+            "GET",
+            MERCHANT_TRANS_PATH,
+            params={"refund_ref_id": query.refund_id, **self._credentials(), "format": "json"},
+        )
+        status = str(answer.get("status", "")).lower()
+        state = REFUND_STATES.get(status, "pending") if answer.get("APIConnect") == "DONE" else ""
+        if not state:
+            raise ProviderError(
+                f"SSLCommerz refund query failed: {answer.get('APIConnect')}",
+                code="sslcommerz_unavailable",
+                retryable=True,
+            )
+        return ProviderRefund(state=state, refund_id=query.refund_id, raw=answer)  # type: ignore[arg-type]
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ Protocol (Upay's public merchant API documentation):
   A reused `txn_id` answers `DTP4003`.
 - The payer returns to `redirect_url?invoice_id=...&status=successful|failed|cancelled`: only a
   hint. `GET payment/single-payment-status/{txn_id}/` (`code "PS2005"`) is authoritative.
-- `POST payment/bulk/refund/ [{txn_id, refund_amount}]` -> `code "MPR_200"`.
+- `POST payment/bulk/refund/ [{txn_id, refund_amount}]` -> `code "MPR_200"` for the request as
+  a whole; each refund is listed in `data.success_list` or `data.failed_list`.
 
 Every call has a timeout; timeouts, network errors and 5xx raise a retryable `ProviderError`.
 """
@@ -28,7 +29,14 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from lib.conf import UpayConfig, load_upay_config
-from lib.payments.base import ProviderError, ProviderStatus, RefundResult, StartResult
+from lib.payments.base import (
+    ProviderError,
+    ProviderRefund,
+    ProviderStatus,
+    RefundQuery,
+    RefundResult,
+    StartResult,
+)
 
 logger = logging.getLogger("zest.payments.upay")
 
@@ -59,6 +67,13 @@ def parse_amount(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+
+
+def refund_entry(entries: Any, txn_id: str) -> dict | None:
+    """Our `txn_id`'s entry in one of the lists of a bulk refund answer."""
+    if not isinstance(entries, list):
+        return None
+    return next((e for e in entries if isinstance(e, dict) and e.get("txn_id") == txn_id), None)
 
 
 def map_state(status: str) -> str:
@@ -303,35 +318,44 @@ class UpayGateway:
     def refund(
         self, *, provider_payment_id: str, transaction_id: str, amount: Decimal, reason: str
     ) -> RefundResult:
+        """Upay answers `MPR_200` for the whole bulk request and lists each refund under
+        `data.success_list` or `data.failed_list`: only a success entry for our `txn_id` is a
+        refund; a failed entry is a refusal; neither leaves the outcome unknown (retryable)."""
         body = [{"txn_id": provider_payment_id, "refund_amount": money(amount)}]
         status, reply = self._call("POST", "payment/bulk/refund/", json_body=body)
         if reply.get("code") != REFUND_OK:
             raise self._refused("refund", status, reply)
-        items = reply.get("data")
-        item: dict = {}
-        if isinstance(items, list):
-            item = next(
-                (
-                    i
-                    for i in items
-                    if isinstance(i, dict) and i.get("txn_id") == provider_payment_id
-                ),
-                {},
-            )
-        elif isinstance(items, dict):
-            item = items
-        if item and map_state(str(item.get("status", "successful"))) == "failed":
+        data = reply.get("data") if isinstance(reply.get("data"), dict) else {}
+        failed = refund_entry(data.get("failed_list"), provider_payment_id)
+        if failed is not None:
             raise ProviderError(
-                f"Upay refused the refund of {provider_payment_id}: {item.get('message', '')}",
-                code="upay_rejected",
+                f"Upay refused the refund of {provider_payment_id}: "
+                f"{failed.get('reason') or failed.get('message') or ''}",
+                code="upay_refund_refused",
             )
-        refund_id = str(
-            item.get("refund_id")
-            or item.get("refund_trx_id")
-            or f"{provider_payment_id}-refund-{secrets.token_hex(6)}"
-        )
-        refunded = parse_amount(item.get("refund_amount")) or Decimal(money(amount))
+        done = refund_entry(data.get("success_list"), provider_payment_id)
+        if done is None:
+            raise ProviderError(
+                f"Upay did not list the refund of {provider_payment_id}",
+                code="upay_refund_unconfirmed",
+                retryable=True,
+            )
+        refund_id = str(done.get("refund_trx_id") or done.get("refund_id") or "")
+        refunded = parse_amount(done.get("refund_amount")) or Decimal(money(amount))
         return RefundResult(refund_id=refund_id, amount=refunded, raw=reply)
+
+    def refund_status(self, *, query: RefundQuery) -> ProviderRefund:
+        """Upay has no query by refund: the payment's status answer carries the total refunded
+        (`refunded_amount`). More than we hold as confirmed by at least `amount` means our
+        refund went through; no field at all means Upay cannot tell us (`unknown`)."""
+        status = self.query(provider_payment_id=query.provider_payment_id)
+        data = status.raw.get("data") if isinstance(status.raw.get("data"), dict) else {}
+        total = parse_amount(data.get("refunded_amount"))
+        if total is None:
+            return ProviderRefund(state="unknown", raw=status.raw)
+        if total - query.refunded_before >= query.amount:
+            return ProviderRefund(state="refunded", amount=query.amount, raw=status.raw)
+        return ProviderRefund(state="not_found", raw=status.raw)
 
     def callback_payment_id(self, *, request_data: dict) -> str:
         # Upay's return carries no signature: the status query in `confirm` is the check.

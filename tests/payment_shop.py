@@ -1,0 +1,106 @@
+"""Helpers for payment tests driven through the HTTP API against the provider simulators:
+a signed-in customer places an order, pays it on the simulator's page, and staff act on it."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import httpx
+from django.apps import apps
+
+import api.checkout
+import api.orders
+import api.payments
+from db.models import Order, User
+from lib.access.sessions import session_start
+from tests import factories
+from tests.support import WsgiResponse, call
+
+_numbers = itertools.count(1)
+
+
+def signed_in(server_key: dict[str, str], role: str) -> tuple[User, dict[str, str]]:
+    user = User.objects.create_user(
+        email=f"{role}-{next(_numbers)}@shop.test", password=None, role=role, full_name="Karim"
+    )
+    tokens = session_start(user=user, ip="127.0.0.1", user_agent="test")
+    return user, {**server_key, "Authorization": f"Bearer {tokens.access_token}"}
+
+
+def shop_product(price: str = "445.00"):
+    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
+    return factories.product(category=factories.category(), price=Decimal(price), images=0)
+
+
+def order_place(product, headers: dict[str, str], method: str) -> Order:
+    body = {
+        "lines": [{"product_id": str(product.pk), "quantity": 1}],
+        "address": {
+            "full_name": "Karim Ahmed",
+            "phone": "01812345678",
+            "address_line1": "Flat 3B, Road 7",
+            "division": "Dhaka",
+            "district": "Dhaka",
+        },
+        "email": "karim@shop.test",
+        "payment_method": method,
+    }
+    key = {"Idempotency-Key": f"order-{next(_numbers):08d}-key"}
+    reply = call(
+        api.checkout.app,
+        "POST",
+        "/api/v1/checkout/orders",
+        json_body=body,
+        headers={**headers, **key},
+    )
+    assert reply.status == 201, reply.body
+    order = Order.objects.get(number=reply.json()["number"])
+    assert order.status == "awaiting_payment"
+    return order
+
+
+def payment_start_http(order: Order, headers: dict[str, str], key: str) -> WsgiResponse:
+    return call(
+        api.payments.app,
+        "POST",
+        f"/api/v1/payments/{order.number}/start",
+        json_body={"phone": "01812345678"},
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+def refund_http(
+    payment_id: str, headers: dict[str, str], amount: str, key: str | None = None
+) -> WsgiResponse:
+    extra = {"Idempotency-Key": key} if key else {}
+    return call(
+        api.payments.app,
+        "POST",
+        f"/api/v1/admin/payments/{payment_id}/refund",
+        json_body={"amount": amount, "reason": "damaged"},
+        headers={**headers, **extra},
+    )
+
+
+def webhook_follow(app, location: str) -> WsgiResponse:
+    """The payer's browser arriving at our webhook from the provider's redirect."""
+    parts = urlsplit(location)
+    return call(app, "GET", f"{parts.path}?{parts.query}")
+
+
+def press_pay(redirect_url: str) -> str:
+    """The payer presses Pay on the simulator's page; the browser's next URL."""
+    reply = httpx.post(redirect_url, data={"action": "pay"}, timeout=5, follow_redirects=False)
+    assert reply.status_code == 302, reply.text
+    return reply.headers["location"]
+
+
+def order_seen(order: Order, customer: dict[str, str], staff: dict[str, str]) -> tuple[dict, dict]:
+    mine = call(api.orders.app, "GET", f"/api/v1/orders/{order.number}", headers=customer)
+    console = call(api.orders.app, "GET", f"/api/v1/admin/orders/{order.number}", headers=staff)
+    assert mine.status == 200, mine.body
+    assert console.status == 200, console.body
+    return mine.json(), console.json()

@@ -1,0 +1,302 @@
+"""Refunds through the admin API against the Upay and bKash simulators over HTTP: a refusal
+is not a refund, a refund whose answer timed out is asked about before anything else is sent,
+staff requests are idempotent, and the order's payment status follows the refunds."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+
+import api.cron_payments
+import api.payments
+import api.webhooks.bkash
+import api.webhooks.upay
+from db.models import Order, Payment
+from devtools.payment_sims import bkash as bkash_sim
+from devtools.payment_sims.bkash import start_bkash_simulator
+from devtools.payment_sims.upay import start_upay_simulator
+from lib import conf
+from tests.payment_shop import (
+    order_place,
+    order_seen,
+    payment_start_http,
+    press_pay,
+    refund_http,
+    shop_product,
+    signed_in,
+    webhook_follow,
+)
+from tests.support import call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TIMEOUT = 0.5
+CRON = "/api/cron/payments-reconcile"
+CRON_AUTH = {"Authorization": "Bearer test-cron-secret"}
+
+
+@pytest.fixture
+def upay(kv, monkeypatch):
+    server = start_upay_simulator()
+    monkeypatch.setenv("UPAY_BASE_URL", server.url)
+    monkeypatch.setenv("UPAY_HTTP_TIMEOUT", str(TIMEOUT))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bkash(kv, monkeypatch):
+    server = start_bkash_simulator()
+    settings = bkash_sim.env(server.url)
+    monkeypatch.setattr(
+        conf,
+        "bkash_config",
+        dataclasses.replace(
+            conf.bkash_config,
+            base_url=settings["BKASH_BASE_URL"],
+            app_key=settings["BKASH_APP_KEY"],
+            app_secret=settings["BKASH_APP_SECRET"],
+            username=settings["BKASH_USERNAME"],
+            password=settings["BKASH_PASSWORD"],
+        ),
+    )
+    monkeypatch.setattr(
+        conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=TIMEOUT)
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def people(server_key):
+    _, customer = signed_in(server_key, "customer")
+    _, staff = signed_in(server_key, "staff")
+    return customer, staff
+
+
+def paid_order(method: str, customer: dict[str, str]) -> tuple[Order, Payment]:
+    """A customer's order (445.00 and shipping) paid on the simulator's page, settled by the
+    webhook."""
+    order = order_place(shop_product("445.00"), customer, method)
+    started = payment_start_http(order, customer, f"pay-{order.number}")
+    assert started.status == 200, started.body
+    webhook = {"upay": api.webhooks.upay.app, "bkash": api.webhooks.bkash.app}[method]
+    returned = webhook_follow(webhook, press_pay(started.json()["redirect_url"]))
+    assert returned.status == 302, returned.body
+    order.refresh_from_db()
+    assert order.status == "paid", order.status
+    return order, Payment.objects.get(pk=started.json()["payment_id"])
+
+
+def upay_refunded(upay, payment: Payment) -> Decimal:
+    return upay.sim.payments[payment.transaction_id]["refunded"]
+
+
+def bkash_refunded(bkash, payment: Payment) -> Decimal:
+    refunds = bkash.sim.payments[payment.transaction_id]["refunds"]
+    return sum((Decimal(r["amount"]) for r in refunds), Decimal("0"))
+
+
+def money(value) -> Decimal:
+    """An amount from a response: a money object or a plain string."""
+    return Decimal(value["amount"] if isinstance(value, dict) else value)
+
+
+def upay_hook(upay, **hook) -> None:
+    """The simulator's control endpoint, over HTTP."""
+    assert httpx.post(f"{upay.url}/__sim__/hooks", json=hook, timeout=5).status_code == 200
+
+
+def wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+# --- the order follows its refunds (customer and staff views) ----------------------------
+
+
+@pytest.mark.parametrize("method", ["upay", "bkash"])
+def test_the_order_follows_partial_then_full_refunds(request, method, people):
+    provider = request.getfixturevalue(method)
+    customer, staff = people
+    order, payment = paid_order(method, customer)
+    product = order.items.get().product
+
+    part = refund_http(str(payment.pk), staff, "100.00", key="refund-part-0001")
+    mine, console = order_seen(order, customer, staff)
+    assert part.status == 200, part.body
+    assert (mine["status"], mine["payment_status"]) == ("paid", "partially_refunded")
+    assert console["payment_status"] == "partially_refunded"
+
+    rest = str(payment.amount - Decimal("100.00"))
+    full = refund_http(str(payment.pk), staff, rest, key="refund-rest-0001")
+    mine, console = order_seen(order, customer, staff)
+    assert full.status == 200, full.body
+    assert full.json()["status"] == "refunded"
+    for seen in (mine, console):
+        assert (seen["status"], seen["payment_status"]) == ("refunded", "refunded")
+        assert seen["timeline"][-1]["status"] == "refunded"
+    product.refresh_from_db()
+    assert product.allocated == 0  # the unshipped unit is back on sale
+    refunded = {"upay": upay_refunded, "bkash": bkash_refunded}[method]
+    assert refunded(provider, payment) == payment.amount
+
+
+# --- a refusal is not a refund -------------------------------------------------------------
+
+
+def test_a_refund_upay_lists_as_failed_is_refused_and_not_recorded(upay, people):
+    customer, staff = people
+    order, payment = paid_order("upay", customer)
+    upay_hook(upay, refuse="refund", reason="Merchant balance insufficient")
+
+    refused = refund_http(str(payment.pk), staff, "100.00", key="refund-refused-01")
+    replay = refund_http(str(payment.pk), staff, "100.00", key="refund-refused-01")
+    details = call(api.payments.app, "GET", f"/api/v1/admin/payments/{payment.pk}", headers=staff)
+    mine, _ = order_seen(order, customer, staff)
+
+    assert (refused.status, refused.json()["error"]["code"]) == (409, "refund_refused")
+    assert (replay.status, replay.json()["error"]["code"]) == (409, "refund_failed")
+    assert money(details.json()["refunded"]) == Decimal("0")
+    assert details.json()["status"] == "captured"
+    assert [r["status"] for r in details.json()["refunds"]] == ["failed"]
+    assert "refund_failed" in [e["event_type"] for e in details.json()["events"]]
+    assert mine["payment_status"] == "paid"
+    again = refund_http(str(payment.pk), staff, "100.00", key="refund-again-0001")
+    assert again.status == 200, again.body
+    assert upay_refunded(upay, payment) == Decimal("100.00")
+    assert upay.sim.counts["refund"] == 2
+
+
+# --- timeouts: ask before anything else is sent --------------------------------------------
+
+
+def slow_refund(method: str, provider, seconds: float) -> None:
+    """The next refund is made at the provider at once but answered after our timeout."""
+    if method == "upay":
+        upay_hook(provider, slow="refund", seconds=seconds)
+    else:
+        provider.slow_next_refund(seconds)
+
+
+@pytest.mark.parametrize("method", ["upay", "bkash"])
+def test_a_refund_that_timed_out_but_happened_is_found_and_never_sent_twice(
+    request, method, people
+):
+    provider = request.getfixturevalue(method)
+    customer, staff = people
+    order, payment = paid_order(method, customer)
+    slow_refund(method, provider, TIMEOUT * 4)
+
+    first = refund_http(str(payment.pk), staff, "100.00", key="refund-slow-00001")
+    retry = refund_http(str(payment.pk), staff, "100.00", key="refund-slow-00001")
+
+    assert first.status == 200, first.body
+    assert retry.status == 200, retry.body
+    assert money(retry.json()["refunded"]) == Decimal("100.00")
+    refunded = {"upay": upay_refunded, "bkash": bkash_refunded}[method]
+    assert refunded(provider, payment) == Decimal("100.00")
+    event_types = [e["event_type"] for e in retry.json()["events"]]
+    assert event_types.count("refunded") == 1 and "refund_pending" in event_types
+    mine, _ = order_seen(order, customer, staff)
+    assert mine["payment_status"] == "partially_refunded"
+
+
+def test_a_refund_upay_makes_after_our_query_stays_pending_and_blocks_another(upay, people):
+    customer, staff = people
+    _, payment = paid_order("upay", customer)
+    upay_hook(upay, hang="refund", seconds=TIMEOUT * 4)  # Upay refunds after we gave up
+
+    first = refund_http(str(payment.pk), staff, "100.00", key="refund-late-00001")
+    other = refund_http(str(payment.pk), staff, "50.00", key="refund-other-0001")
+    upay_hook(upay, reset=True)
+    wait_until(lambda: upay_refunded(upay, payment) == Decimal("100.00"))
+    settled = refund_http(str(payment.pk), staff, "100.00", key="refund-late-00001")
+
+    assert first.status == 202, first.body
+    assert [r["status"] for r in first.json()["refunds"]] == ["pending"]
+    assert money(first.json()["refunded"]) == Decimal("0")
+    assert (other.status, other.json()["error"]["code"]) == (409, "refund_pending")
+    assert settled.status == 200, settled.body
+    assert [r["status"] for r in settled.json()["refunds"]] == ["refunded"]
+    assert upay.sim.counts["refund"] == 1  # one refund sent, whatever staff did
+    assert upay_refunded(upay, payment) == Decimal("100.00")
+
+
+def test_the_reconciliation_cron_confirms_a_pending_refund(upay, people):
+    customer, staff = people
+    order, payment = paid_order("upay", customer)
+    upay_hook(upay, hang="refund", seconds=TIMEOUT * 4)
+    pending = refund_http(str(payment.pk), staff, str(payment.amount), key="refund-cron-00001")
+    upay_hook(upay, reset=True)
+    wait_until(lambda: upay_refunded(upay, payment) == payment.amount)
+
+    run = call(api.cron_payments.app, "GET", CRON, headers=CRON_AUTH)
+    mine, console = order_seen(order, customer, staff)
+
+    assert pending.status == 202, pending.body
+    assert run.status == 200, run.body
+    assert (run.json()["refunds_checked"], run.json()["refunds_confirmed"]) == (1, 1)
+    assert (mine["status"], mine["payment_status"]) == ("refunded", "refunded")
+    assert console["payment_status"] == "refunded"
+
+
+def test_a_refund_the_provider_never_received_fails_after_the_window(upay, people, monkeypatch):
+    customer, staff = people
+    _, payment = paid_order("upay", customer)
+    monkeypatch.setattr(
+        conf,
+        "payment_config",
+        dataclasses.replace(conf.payment_config, refund_confirm_seconds=0),
+    )
+    upay_hook(upay, fail="refund", status=502)  # refused at Upay's edge: never processed
+
+    lost = refund_http(str(payment.pk), staff, "100.00", key="refund-lost-00001")
+    again = refund_http(str(payment.pk), staff, "100.00", key="refund-new-000001")
+
+    assert (lost.status, lost.json()["error"]["code"]) == (409, "refund_failed")
+    assert again.status == 200, again.body
+    assert upay_refunded(upay, payment) == Decimal("100.00")
+
+
+def test_refunds_under_injected_timeouts_equal_what_staff_asked(upay, people):
+    """Figure: five refunds, each answered after our timeout (made at once, or only after
+    our status query), each retried by staff with its key and followed by an impatient
+    request with a new key (refused while the first is pending, made once it is confirmed).
+    The provider must have refunded exactly what staff's accepted requests asked."""
+    customer, staff = people
+    _, payment = paid_order("upay", customer)
+    asked: list[Decimal] = []
+    for n, amount in enumerate(Decimal(a) for a in ("40.00", "25.50", "60.00", "10.00", "99.99")):
+        hook = {"slow": "refund"} if n % 2 else {"hang": "refund"}
+        upay_hook(upay, reset=True)
+        upay_hook(upay, **hook, seconds=TIMEOUT * 3)
+        key = f"refund-figure-{n:04d}"
+        for _ in range(2):
+            assert refund_http(str(payment.pk), staff, str(amount), key=key).status in (200, 202)
+        asked.append(amount)
+        impatient = refund_http(str(payment.pk), staff, "1.00", key=f"refund-impatient-{n:04d}")
+        if impatient.status in (200, 202):
+            asked.append(Decimal("1.00"))
+        else:
+            assert impatient.json()["error"]["code"] == "refund_pending"
+        upay_hook(upay, reset=True)
+        wait_until(lambda: upay_refunded(upay, payment) == sum(asked))
+        done = refund_http(str(payment.pk), staff, str(amount), key=key)
+        assert done.status == 200, done.body
+
+    provider_total = upay_refunded(upay, payment)
+    print(
+        f"\nrefunds under injected timeouts: staff's accepted requests asked {sum(asked)} "
+        f"({len(asked)} refunds); Upay refunded {provider_total} in "
+        f"{upay.sim.counts['refund']} refund calls"
+    )
+    assert provider_total == sum(asked)
+    assert upay.sim.counts["refund"] == len(asked)
+    details = call(api.payments.app, "GET", f"/api/v1/admin/payments/{payment.pk}", headers=staff)
+    assert money(details.json()["refunded"]) == sum(asked)
