@@ -5,11 +5,15 @@
   `SET NX` lock makes exactly one instance grant or refresh while the others wait for its result
   (bKash penalises a grant per payment).
 * `start` = `create` (mode 0011, intent sale, amount "1250.00"); the payer goes to `bkashURL`.
-* `confirm` = `execute`, but never twice: when bKash says the payment is already completed
-  (2062/2117), or execute times out, or answers an error, the authoritative `payment/status`
-  is asked instead. A payer return that is not "success" is only queried, never executed.
 * `query` = `payment/status`; `refund` = `payment/refund`; `refund_status` = `payment/refund`
   with only `paymentID` and `trxID` (bKash's refund status query).
+* `confirm` = `execute`, at most once per payment (bKash allows one): the first caller claims
+  the payment in KV (`payments:bkash:execute:<paymentID>`, SET NX) before calling; concurrent
+  callers wait for its answer and every other caller, now or later, asks `payment/status`
+  instead. When bKash says the payment is already completed (2062/2117), or execute times out,
+  or answers an error, `payment/status` decides too. A payer return whose `status` is not
+  "success" (failure, cancel, missing or anything else) is only queried, never executed, and
+  what bKash answers is what is recorded.
 
 Every call has a timeout (`PAYMENT_HTTP_TIMEOUT`); every failure is a `BkashError`
 (a `ProviderError` with one of the `bkash_*` codes and bKash's own `status_code`).
