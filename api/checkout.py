@@ -66,7 +66,7 @@ class QuoteLineOut(Schema):
     unit_price: Money
     line_total: Money
     problem: str | None = Field(
-        None, description="`unavailable`, `out_of_stock` or `insufficient_stock`: not charged"
+        None, description="`unavailable`, `variation_required` or `out_of_stock`: not charged"
     )
 
 
@@ -112,9 +112,6 @@ class QuoteOut(Schema):
     total: Money
     delivery_estimate: DeliveryEstimateOut
     applied_discounts: list[AppliedDiscountOut]
-    coupon_errors: dict[str, list[str]] = Field(
-        ..., description="Coupon codes that did not apply, with the reasons"
-    )
     stock_warnings: list[StockWarningOut]
 
 
@@ -283,7 +280,9 @@ def placed_response(result: placement.Placed):
 @router.post("/quote", response=QuoteOut, auth=None)
 def quote(request, body: CheckoutIn, cart_token: CartToken = None):
     """Price a checkout without placing it: the cart (or `lines`) shipped to the address,
-    coupons applied, with stock warnings. The same computation placement charges."""
+    coupons applied, with stock warnings. The same computation placement charges. A coupon
+    code that cannot be used refuses the request: 422 `coupon_invalid`, each such code in
+    `fields.coupon_codes` as `"CODE: reason"` (`coupon_expired`, `coupon_used_up`, ...)."""
     place = build_request(request, body, {}, cart_token=cart_token, placing=False)
     result = quote_compute(
         lines=place.lines,
@@ -303,7 +302,8 @@ def place_order(
 ):
     """Place an order from the cart (or `lines`): 201 with the order; a retry with the same
     `Idempotency-Key` answers 200 with the same order. 409 `price_changed` when
-    `expected_total` no longer holds, `out_of_stock` when stock ran out."""
+    `expected_total` no longer holds, `out_of_stock` when stock ran out; 422 `coupon_invalid`
+    as for the quote, `variation_required` for a product in variations without one chosen."""
     place = build_request(
         request,
         body,

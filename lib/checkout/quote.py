@@ -93,7 +93,6 @@ class Quote:
                 }
                 for a in self.applied
             ],
-            "coupon_errors": {},  # always empty: an unusable code refuses the quote
             "stock_warnings": self.stock_warnings,
         }
 
