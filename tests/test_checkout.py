@@ -189,9 +189,22 @@ def test_a_coupon_used_up_by_this_customer_refuses_their_next_order(shop, server
     assert Discount.objects.get(code="ONCE").times_used == 1
 
 
-def test_every_refused_code_is_listed_and_a_usable_one_does_not_save_the_request(
-    shop, server_key
-):
+def test_a_retry_of_an_order_that_used_up_its_coupon_replays_it(shop, server_key):
+    Discount.objects.create(
+        name="Once", code="ONCE", kind="fixed", value=50, usage_limit=1, usage_limit_per_customer=1
+    )
+    request = body(shop["tea"], coupon_codes=["ONCE"])
+    headers = {**server_key, **key()}
+    first = post("/orders", request, headers)
+
+    retry = post("/orders", request, headers)
+
+    assert (first.status, retry.status) == (201, 200), retry.body
+    assert retry.json()["id"] == first.json()["id"]
+    assert Discount.objects.get(code="ONCE").times_used == 1
+
+
+def test_every_refused_code_is_listed_and_a_usable_one_does_not_save_the_request(shop, server_key):
     Discount.objects.create(name="Ten", code="TEN", kind="fixed", value=10)
     request = body(shop["tea"], coupon_codes=["TEN", "NOPE", "ALSO-NOPE"])
 
