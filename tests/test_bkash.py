@@ -344,3 +344,113 @@ def test_end_to_end_a_tampered_amount_is_refused(sim, shop, server_key):
     assert outcome.payment.status == "failed"
     assert not outcome.payment.events.filter(event_type="captured").exists()
     assert result["status"] == ["failed"]
+
+
+# --- execute once per payment, whatever the returns say ---------------------------------
+
+
+def sim_report(sim, payment_id: str) -> dict:
+    """What the simulator saw of one payment, read over HTTP."""
+    reply = httpx.get(f"{sim.url}/__sim/payments/{payment_id}", timeout=5)
+    assert reply.status_code == 200
+    return reply.json()
+
+
+def bkash_return(query: str, *, isolated: bool = False):
+    import api.webhooks.bkash
+    from tests.support import call
+
+    return call(api.webhooks.bkash.app, "GET", f"/api/webhooks/bkash?{query}", isolated=isolated)
+
+
+def started_payment(sim, order):
+    from lib.payments.services import payment_start
+
+    return payment_start(
+        order=order, idempotency_key=f"pay-{order.number}", callback_base="http://shop.test"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_returns_execute_the_payment_once(sim, shop, server_key):
+    order = place_order(shop, server_key)
+    outcome = started_payment(sim, order)
+    callback = payer(outcome.redirect_url, "pay")
+    query = "&".join(f"{k}={v}" for k, v in callback.items())
+    sim.slow_executes(1.0)  # every return is in flight while the first execute runs
+    barrier = threading.Barrier(10)
+    landings: list[dict] = []
+
+    def load_return_url() -> None:
+        barrier.wait()
+        reply = bkash_return(query, isolated=True)
+        landings.append(parse_qs(urlsplit(reply.headers["location"]).query))
+
+    threads = [threading.Thread(target=load_return_url) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    report = sim_report(sim, outcome.payment.transaction_id)
+    assert (report["executeCalls"], report["executions"]) == (1, 1)
+    assert len(landings) == 10
+    assert all(landing == {"order": [order.number], "status": ["paid"]} for landing in landings)
+    order.refresh_from_db()
+    assert order.status == "paid"
+    assert outcome.payment.events.filter(event_type="captured").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_success_return_queries_instead_of_executing_again(sim, shop, server_key):
+    from db.models import Payment
+
+    order = place_order(shop, server_key)
+    outcome = started_payment(sim, order)
+    callback = payer(outcome.redirect_url, "pay")
+    sim.hang_next_execute(1.5)  # bKash completes it; we never hear the answer in time
+    query = "&".join(f"{k}={v}" for k, v in callback.items())
+    bkash_return(query)
+    Payment.objects.filter(pk=outcome.payment.pk).update(status="pending")  # as if unsettled
+    bkash_return(query)
+    assert sim_report(sim, outcome.payment.transaction_id)["executeCalls"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("status", "landing"),
+    [("failure", "failed"), ("cancel", "cancelled"), ("FAILURE", "failed"), ("", "pending")],
+)
+def test_an_edited_failure_return_of_an_approved_payment_is_never_executed(
+    sim, shop, server_key, status, landing
+):
+    """The payer approved at bKash, but the return says failure/cancel (or nothing): bKash
+    is asked, not told; what it says (still initiated) is what is recorded."""
+    order = place_order(shop, server_key)
+    outcome = started_payment(sim, order)
+    callback = payer(outcome.redirect_url, "pay") | {"status": status}
+    query = "&".join(f"{k}={v}" for k, v in callback.items() if v)
+    reply = bkash_return(query)
+    report = sim_report(sim, outcome.payment.transaction_id)
+    assert (report["executeCalls"], report["statusQueries"]) == (0, 1)
+    outcome.payment.refresh_from_db()
+    order.refresh_from_db()
+    assert (outcome.payment.status, order.status) == ("pending", "awaiting_payment")
+    result = parse_qs(urlsplit(reply.headers["location"]).query)
+    assert result == {"order": [order.number], "status": [landing]}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("action", "landing", "executes"),
+    [("pay", "paid", 1), ("fail", "failed", 0), ("cancel", "cancelled", 0)],
+)
+def test_the_payer_lands_on_one_vocabulary_with_the_order_number(
+    sim, shop, server_key, action, landing, executes
+):
+    order = place_order(shop, server_key)
+    outcome, result = pay_through_webhook(sim, order, action)
+    assert result == {"order": [order.number], "status": [landing]}
+    assert sim_report(sim, outcome.payment.transaction_id)["executeCalls"] == executes
+    outcome.payment.refresh_from_db()
+    assert outcome.payment.status == {"paid": "captured"}.get(landing, landing)

@@ -20,7 +20,7 @@ import api.checkout
 import api.webhooks.sslcommerz
 from db.models import Order, OrderStatusEvent, PaymentEvent
 from devtools.payment_sims.sslcommerz import start_sslcommerz_simulator
-from lib.conf import load_sslcommerz_config
+from lib.conf import config, load_sslcommerz_config
 from lib.payments.base import ProviderError, RefundQuery
 from lib.payments.sslcommerz import gateway, sign, signature_valid
 from tests import factories
@@ -314,3 +314,39 @@ def test_a_cancelled_payment_sends_the_payer_back_cancelled(sim, geo, server_key
 
 def test_the_webhook_only_takes_posts():
     assert call(api.webhooks.sslcommerz.app, "GET", WEBHOOK).status == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["sslcommerz", "rocket"])
+@pytest.mark.parametrize(
+    ("action", "tamper", "landing"),
+    [
+        ("pay", None, "paid"),
+        ("fail", None, "failed"),
+        ("cancel", None, "cancelled"),
+        ("pay", "10.00", "failed"),
+    ],
+)
+def test_the_payer_lands_on_one_vocabulary_with_the_order_number(
+    sim, geo, server_key, method, action, tamper, landing
+):
+    """The storefront's result page reads the same words from every provider; the order
+    number is there on failure, cancel and refusal too, also for a second attempt (whose
+    tran_id is ZS-...-2, not the order number)."""
+    from lib.payments.services import payment_start
+
+    order = place_order(server_key, method)
+    first = payment_start(
+        order=order, idempotency_key=f"ssl-pay-{order.pk}", callback_base="https://shop.test"
+    )
+    post_webhook(*press(first.redirect_url, "cancel"))
+    second = payment_start(
+        order=order, idempotency_key=f"ssl-pay2-{order.pk}", callback_base="https://shop.test"
+    )
+    assert second.payment.transaction_id == f"{order.number}-2"
+    sim.hooks.tamper_amount = tamper
+    response = post_webhook(*press(second.redirect_url, action))
+    assert response.status == 302
+    location = response.headers["location"]
+    assert location.startswith(f"{config.storefront_url}/checkout/result?")
+    assert parse_qs(urlsplit(location).query) == {"order": [order.number], "status": [landing]}

@@ -11,6 +11,9 @@ Routes (an optional `/v1.2.0-beta` prefix is accepted), all `POST` with JSON:
   2056 when the payer has not approved, 2029 on a reused invoice number).
 * `GET /pay/{paymentID}`: a pay page with Pay / Fail / Cancel buttons; they redirect the browser
   to `callbackURL?paymentID=...&status=success|failure|cancel&signature=...&apiVersion=...`.
+* `GET /__sim/payments/{paymentID}`: what the simulator saw of one payment, for tests in any
+  process: `executeCalls` (every `execute` request naming it, refused ones included),
+  `executions` (the one that completed it), `statusQueries`, `transactionStatus`.
 
 `payment/refund` without an `amount` is bKash's refund status query: the latest refund of the
 payment (`refundTrxID`, `amount`, `transactionStatus`), or an error when there is none.
@@ -19,8 +22,9 @@ Test hooks on the object `start_bkash_simulator()` returns: `hang_next_execute(s
 execute completes at once but answers late: a merchant timeout), `slow_next_refund(seconds)`
 (the same for a refund: done at bKash, answered after the merchant gave up), `fail_next(route, code,
 message)` (the next call to that route answers that statusCode), `tamper_next_amount(amount)`
-(the next created payment is recorded with another amount), `approve(paymentID)` (what the
-payer's Pay button does), `hits(route)`, `expires_in` (seconds a granted token lives).
+(the next created payment is recorded with another amount), `slow_executes(seconds)` (every
+execute answers that much later: a wide window for concurrent callers), `approve(paymentID)`
+(what the payer's Pay button does), `hits(route)`, `expires_in` (seconds a granted token lives).
 
 Run it standalone: `python -m devtools.payment_sims.bkash [--port 8793]`.
 """
@@ -81,6 +85,7 @@ class BkashSimulator:
         self._slow_refund: float = 0.0
         self._fail: dict[str, tuple[str, str]] = {}
         self._tamper: str | None = None
+        self._execute_delay: float = 0.0
 
     # --- hooks ------------------------------------------------------------------------
 
@@ -92,6 +97,9 @@ class BkashSimulator:
 
     def fail_next(self, route: str, code: str = "2001", message: str = "Simulated error") -> None:
         self._fail[route] = (code, message)
+
+    def slow_executes(self, seconds: float) -> None:
+        self._execute_delay = seconds
 
     def tamper_next_amount(self, amount: str) -> None:
         self._tamper = amount
@@ -113,6 +121,7 @@ class BkashSimulator:
             self._fail.clear()
             self._hang, self._tamper, self.expires_in = 0.0, None, 3600
             self._slow_refund = 0.0
+            self._execute_delay = 0.0
 
     # --- WSGI -------------------------------------------------------------------------
 
@@ -123,6 +132,8 @@ class BkashSimulator:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/pay/"):
             return self.pay_page(environ, start_response, path[5:], method)
+        if path.startswith("/__sim/payments/") and method == "GET":
+            return self.payment_report(start_response, path.removeprefix("/__sim/payments/"))
         if not path.startswith(PREFIX) or method != "POST":
             return json_response(start_response, 404, {"message": "Not Found"})
         route = path[len(PREFIX) :]
@@ -154,6 +165,8 @@ class BkashSimulator:
             }.get(route)
             if handler is None:
                 return json_response(start_response, 404, {"message": "Not Found"})
+            if route == "execute":
+                self.execute_counted(body)
             if route in self._fail:
                 code, message = self._fail.pop(route)
                 status, payload = 200, err(code, message)
@@ -213,6 +226,8 @@ class BkashSimulator:
                 "approved": False,
                 "trxID": "",
                 "executions": 0,
+                "executeCalls": 0,
+                "statusQueries": 0,
                 "refunds": [],
                 "createTime": time.strftime("%Y-%m-%dT%H:%M:%S:000 GMT+0600"),
             }
@@ -230,6 +245,29 @@ class BkashSimulator:
             transactionStatus="Initiated",
             merchantInvoiceNumber=body["merchantInvoiceNumber"],
         )
+
+    def payment_report(self, start_response, payment_id: str):
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            return json_response(start_response, 404, {"message": "Not Found"})
+        with self._lock:
+            report = {
+                "paymentID": payment_id,
+                "transactionStatus": payment["transactionStatus"],
+                "executeCalls": payment["executeCalls"],
+                "executions": payment["executions"],
+                "statusQueries": payment["statusQueries"],
+            }
+        return json_response(start_response, 200, report)
+
+    def execute_counted(self, body: dict) -> None:
+        """Count an authorised execute request against the payment it names."""
+        with self._lock:
+            payment = self.payments.get(str(body.get("paymentID", "")))
+            if payment is not None:
+                payment["executeCalls"] += 1
+        if self._execute_delay:
+            time.sleep(self._execute_delay)
 
     def execute(self, body: dict) -> dict:
         with self._lock:
@@ -267,6 +305,8 @@ class BkashSimulator:
         payment = self.payments.get(body.get("paymentID", ""))
         if payment is None:
             return err("2056", "Invalid Payment State")
+        with self._lock:
+            payment["statusQueries"] += 1
         return ok(**self.describe(payment), verificationStatus="Complete")
 
     def search(self, body: dict) -> dict:

@@ -5,8 +5,6 @@
   `SET NX` lock makes exactly one instance grant or refresh while the others wait for its result
   (bKash penalises a grant per payment).
 * `start` = `create` (mode 0011, intent sale, amount "1250.00"); the payer goes to `bkashURL`.
-* `query` = `payment/status`; `refund` = `payment/refund`; `refund_status` = `payment/refund`
-  with only `paymentID` and `trxID` (bKash's refund status query).
 * `confirm` = `execute`, at most once per payment (bKash allows one): the first caller claims
   the payment in KV (`payments:bkash:execute:<paymentID>`, SET NX) before calling; concurrent
   callers wait for its answer and every other caller, now or later, asks `payment/status`
@@ -14,6 +12,8 @@
   or answers an error, `payment/status` decides too. A payer return whose `status` is not
   "success" (failure, cancel, missing or anything else) is only queried, never executed, and
   what bKash answers is what is recorded.
+* `query` = `payment/status`; `refund` = `payment/refund`; `refund_status` = `payment/refund`
+  with only `paymentID` and `trxID` (bKash's refund status query).
 
 Every call has a timeout (`PAYMENT_HTTP_TIMEOUT`); every failure is a `BkashError`
 (a `ProviderError` with one of the `bkash_*` codes and bKash's own `status_code`).
@@ -44,6 +44,9 @@ LOCK_KEY = "payments:bkash:token:lock"
 EXPIRY_MARGIN = 300  # seconds before bKash's expiry that a cached token stops being used
 REFRESH_WINDOW = 600  # refresh (one instance) once less than this much usable life remains
 LOCK_SECONDS = 30
+EXECUTE_CLAIM_KEY = "payments:bkash:execute:{payment_id}"
+EXECUTE_CLAIM_SECONDS = 86400  # outlives any bKash payment still open to execute
+EXECUTE_RUNNING, EXECUTE_DONE = "running", "done"
 ALREADY_DONE = {"2062", "2117"}  # payment already completed / already executed
 CENTS = Decimal("0.01")
 
@@ -62,10 +65,17 @@ STATES = {
 
 class BkashError(ProviderError):
     def __init__(
-        self, message: str, *, code: str, retryable: bool = False, status_code: str = ""
+        self,
+        message: str,
+        *,
+        code: str,
+        retryable: bool = False,
+        status_code: str = "",
+        delivered: bool = True,
     ) -> None:
         super().__init__(message, code=code, retryable=retryable)
         self.status_code = status_code  # bKash's statusCode/errorCode, when it gave one
+        self.delivered = delivered  # False: bKash certainly did not process the request
 
 
 def money(amount: Decimal) -> str:
@@ -128,6 +138,13 @@ class BkashGateway:
                 headers={"Accept": "application/json", **headers},
                 timeout=self.timeout,
             )
+        except httpx.ConnectError as exc:
+            raise BkashError(
+                f"bKash {path} unreachable: {type(exc).__name__}",
+                code="bkash_unavailable",
+                retryable=True,
+                delivered=False,
+            ) from exc
         except httpx.TimeoutException as exc:
             raise BkashError(
                 f"bKash {path} timed out", code="bkash_unavailable", retryable=True
@@ -139,7 +156,11 @@ class BkashGateway:
                 retryable=True,
             ) from exc
         if reply.status_code in (401, 403):
-            raise BkashError(f"bKash {path}: HTTP {reply.status_code}", code="bkash_auth_failed")
+            raise BkashError(
+                f"bKash {path}: HTTP {reply.status_code}",
+                code="bkash_auth_failed",
+                delivered=False,
+            )
         if reply.status_code >= 500 or reply.status_code == 429:
             raise BkashError(
                 f"bKash {path}: HTTP {reply.status_code}",
@@ -284,40 +305,68 @@ class BkashGateway:
         )
 
     def confirm(self, *, provider_payment_id: str, callback: dict) -> ProviderStatus:
-        hint = str(callback.get("status") or "success").lower()
-        if hint != "success":
-            status = self.query(provider_payment_id=provider_payment_id)
-            if status.state == "pending":  # the payer failed/cancelled; we will not execute
-                state = "cancelled" if hint == "cancel" else "failed"
-                return ProviderStatus(
-                    provider_payment_id=provider_payment_id,
-                    state=state,
-                    amount=status.amount,
-                    transaction_id=status.transaction_id,
-                    raw={**status.raw, "callback_status": hint},
-                )
-            return status
+        """Execute the payment once (see the module's docstring); otherwise ask its status."""
+        hint = str(callback.get("status") or "").strip().lower()
+        if hint != "success" or not self._execute_claim(provider_payment_id):
+            return self.query(provider_payment_id=provider_payment_id)
         try:
             data = self._call("execute", {"paymentID": provider_payment_id})
         except BkashError as exc:
-            if exc.code == "bkash_auth_failed" or exc.code == "bkash_not_configured":
-                raise
-            # Already executed (2062/2117), timed out, or refused: bKash's own record decides.
-            status = self.query(provider_payment_id=provider_payment_id)
-            if (
-                status.state == "pending"
-                and exc.code == "bkash_rejected"
-                and exc.status_code not in ALREADY_DONE
-            ):  # bKash refused the execute (e.g. 2023 insufficient balance): it failed
-                return ProviderStatus(
-                    provider_payment_id=provider_payment_id,
-                    state="failed",
-                    amount=status.amount,
-                    transaction_id=status.transaction_id,
-                    raw={**status.raw, "execute_error": exc.status_code},
-                )
-            return status
+            return self._execute_failed(provider_payment_id, exc)
+        self._execute_settled(provider_payment_id, executed=True)
         return self._status(provider_payment_id, data)
+
+    def _execute_failed(self, provider_payment_id: str, exc: BkashError) -> ProviderStatus:
+        """Already executed (2062/2117), timed out, or refused: bKash's own record decides.
+        An execute bKash refused while the payment is still open there (2056: the payer has
+        not approved yet; 2023: insufficient balance) changed nothing, so a later return may
+        execute again; it is recorded as failed meanwhile."""
+        try:
+            if exc.code in ("bkash_auth_failed", "bkash_not_configured"):
+                raise exc
+            status = self.query(provider_payment_id=provider_payment_id)
+        except BkashError:
+            self._execute_settled(provider_payment_id, executed=exc.delivered)
+            raise
+        refused = exc.code == "bkash_rejected" and exc.status_code not in ALREADY_DONE
+        if not (refused and status.state == "pending"):
+            self._execute_settled(provider_payment_id, executed=exc.delivered)
+            return status
+        self._execute_settled(provider_payment_id, executed=False)
+        return ProviderStatus(
+            provider_payment_id=provider_payment_id,
+            state="failed",
+            amount=status.amount,
+            transaction_id=status.transaction_id,
+            raw={**status.raw, "execute_error": exc.status_code},
+        )
+
+    # --- execute at most once ---------------------------------------------------------------
+
+    def _execute_claim(self, provider_payment_id: str) -> bool:
+        """True for the one caller that may execute this payment; a caller that finds another
+        one executing waits (up to the execute timeout) for its answer, then returns False."""
+        key = EXECUTE_CLAIM_KEY.format(payment_id=provider_payment_id)
+        try:
+            if self.kv.set(key, EXECUTE_RUNNING, ex=EXECUTE_CLAIM_SECONDS, nx=True):
+                return True
+            deadline = time.monotonic() + self.timeout + 1
+            while self.kv.get(key) == EXECUTE_RUNNING and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except Exception as exc:  # KV down: no single flight, so no execute now
+            raise BkashError(
+                "the bKash execute claim is unavailable", code="bkash_unavailable", retryable=True
+            ) from exc
+        return False
+
+    def _execute_settled(self, provider_payment_id: str, *, executed: bool) -> None:
+        """Mark the execute answered; a request bKash certainly never processed (unreachable,
+        token refused) gives the claim back, so a later return may execute."""
+        key = EXECUTE_CLAIM_KEY.format(payment_id=provider_payment_id)
+        if executed:
+            self.kv.set(key, EXECUTE_DONE, ex=EXECUTE_CLAIM_SECONDS)
+        else:
+            self.kv.delete(key)
 
     def query(self, *, provider_payment_id: str) -> ProviderStatus:
         data = self._call("payment/status", {"paymentID": provider_payment_id})

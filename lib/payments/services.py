@@ -422,6 +422,14 @@ def payment_settle(*, provider: str, callback_data: dict) -> Payment:
     """A payer return or provider notification at `provider`'s webhook: find OUR payment,
     verify with the provider server to server (outside any transaction), then record the
     outcome. 404 `payment_unknown` for a payment we did not start; 409 for a mismatch."""
+    payment = payment_locate(provider=provider, callback_data=callback_data)
+    return payment_settle_located(payment, callback_data=callback_data)
+
+
+def payment_locate(*, provider: str, callback_data: dict) -> Payment:
+    """OUR payment a callback at `provider`'s webhook is about (its order loaded), before
+    anything is asked of the provider: 400 `payment_unknown` for a callback the adapter
+    refuses (bad signature, malformed reference), 404 for a payment we did not start."""
     gateway = gateway_for(provider)
     try:
         provider_payment_id = gateway.callback_payment_id(request_data=callback_data)
@@ -429,21 +437,28 @@ def payment_settle(*, provider: str, callback_data: dict) -> Payment:
         logger.warning("%s callback refused: %s", provider, error.code)
         raise ApiError("payment_unknown", status=400, fields={"callback": [error.code]}) from error
     payment = (
-        Payment.objects.filter(
-            provider__in=methods_served_by(provider), transaction_id=provider_payment_id
-        ).first()
+        Payment.objects.select_related("order")
+        .filter(provider__in=methods_served_by(provider), transaction_id=provider_payment_id)
+        .first()
         if provider_payment_id
         else None
     )
     if payment is None:
         logger.warning("%s callback for unknown payment %r", provider, provider_payment_id)
         raise NotFound("payment_unknown", fields={"payment": [str(provider_payment_id)[:64]]})
+    return payment
+
+
+def payment_settle_located(payment: Payment, *, callback_data: dict) -> Payment:
+    """Verify `payment` (found by `payment_locate`) with its provider and record the outcome."""
     if payment.status in SETTLED:
         return payment  # already settled: no second provider call
-    if payment.provider != provider:
-        gateway = gateway_of(payment)  # Rocket: SSLCommerz with Rocket preselected
+    provider_payment_id = payment.transaction_id
     try:
-        status = gateway.confirm(provider_payment_id=provider_payment_id, callback=callback_data)
+        # Rocket's callbacks arrive at SSLCommerz: the payment's own method picks the gateway.
+        status = gateway_of(payment).confirm(
+            provider_payment_id=provider_payment_id, callback=callback_data
+        )
     except ProviderError as error:
         with transaction.atomic():
             event_record(
