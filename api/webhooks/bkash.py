@@ -1,8 +1,9 @@
 """bKash's payer return: GET /api/webhooks/bkash?paymentID=...&status=success|failure|cancel
 
 bKash sends the payer's browser back to the callbackURL given at `create`. The query is only a
-hint: `payment_settle` executes (or queries) the payment with bKash server to server before
-anything is recorded, and the browser is sent on to the storefront's result page.
+hint: the payment is executed with bKash server to server, at most once however many returns
+arrive (a `status` other than success is only queried), before anything is recorded, and the
+browser is sent on to the storefront's result page (`lib.payments.returns`).
 Exempt from the API key and geo gate (lib/access/paths.py).
 """
 

@@ -3,7 +3,7 @@
 Upay sends the payer's browser back to the `redirect_url` given at payment init (its public
 documentation describes no server notification). The query is only a hint: `payment_settle`
 asks Upay's single-payment-status API before anything is recorded, and the browser is sent on
-to the storefront's result page. Exempt from the API key and geo gate.
+to the storefront's result page (`lib.payments.returns`). Exempt from the API key and geo gate.
 """
 
 from lib.runtime import FunctionApp
