@@ -110,13 +110,16 @@ def json_field_with_nul(data: Any) -> str | None:
 
 
 def json_body_parse(body: bytes | str) -> Any:
-    """Parse a JSON body: ValueError when it is not JSON (or not UTF-8, or nested too deeply),
-    400 `nul_character` naming the field when a key or string holds a NUL."""
+    """Parse a JSON body: ValueError when it is not JSON (or not in a Unicode encoding, or
+    nested too deeply), 400 `nul_character` naming the field when a key or string holds a
+    NUL. JSON can only write a NUL as the escape `\\u0000`, so bodies without one are not
+    walked."""
+    text = body.decode(json.detect_encoding(body)) if isinstance(body, bytes) else body
     try:
-        data = json.loads(body)
+        data = json.loads(text)
     except RecursionError as exc:
         raise ValueError("the JSON body is nested too deeply") from exc
-    field = json_field_with_nul(data)
+    field = json_field_with_nul(data) if "\\u0000" in text else None
     if field is not None:
         raise nul_refused(field)
     return data

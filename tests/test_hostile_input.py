@@ -89,6 +89,17 @@ def test_a_nul_in_a_json_field_is_refused_and_nothing_is_stored(send):
     assert not User.objects.filter(email="nul@zest.test").exists()
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32-be"])
+def test_a_nul_is_found_whatever_unicode_encoding_the_json_body_uses(send, encoding):
+    body = json.dumps(
+        {"email": "e@zest.test", "password": "Long-enough-pass-1", "full_name": "a\x00"}
+    )
+
+    response = send(api.auth.app, "POST", "/api/v1/auth/register", body=body.encode(encoding))
+
+    assert refusal(response) == (400, "nul_character", ["full_name"])
+
+
 def test_a_nul_deep_in_a_json_body_is_named_by_its_path(signed_in):
     user, headers = signed_in()
     address = {
