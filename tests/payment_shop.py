@@ -3,23 +3,69 @@ a signed-in customer places an order, pays it on the simulator's page, and staff
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from django.apps import apps
 
 import api.checkout
 import api.orders
 import api.payments
 from db.models import Order, User
+from devtools.payment_sims import bkash as bkash_sim
+from devtools.payment_sims.bkash import start_bkash_simulator
+from devtools.payment_sims.upay import start_upay_simulator
+from lib import conf
 from lib.access.sessions import session_start
 from tests import factories
 from tests.support import WsgiResponse, call
 
 _numbers = itertools.count(1)
+TIMEOUT = 0.5  # seconds our provider calls wait in these tests
+
+
+@pytest.fixture
+def upay(kv, monkeypatch):
+    server = start_upay_simulator()
+    monkeypatch.setenv("UPAY_BASE_URL", server.url)
+    monkeypatch.setenv("UPAY_HTTP_TIMEOUT", str(TIMEOUT))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bkash(kv, monkeypatch):
+    server = start_bkash_simulator()
+    settings = bkash_sim.env(server.url)
+    monkeypatch.setattr(
+        conf,
+        "bkash_config",
+        dataclasses.replace(
+            conf.bkash_config,
+            base_url=settings["BKASH_BASE_URL"],
+            app_key=settings["BKASH_APP_KEY"],
+            app_secret=settings["BKASH_APP_SECRET"],
+            username=settings["BKASH_USERNAME"],
+            password=settings["BKASH_PASSWORD"],
+        ),
+    )
+    monkeypatch.setattr(
+        conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=TIMEOUT)
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def people(server_key):
+    _, customer = signed_in(server_key, "customer")
+    _, staff = signed_in(server_key, "staff")
+    return customer, staff
 
 
 def signed_in(server_key: dict[str, str], role: str) -> tuple[User, dict[str, str]]:

@@ -45,6 +45,7 @@ from db.models import (
     Product,
     ProductImage,
     ProductVariation,
+    Refund,
     ShippingDistrictRate,
     ShippingZone,
     SocialAccount,
@@ -492,15 +493,17 @@ def test_payment_events_are_append_only():
 def test_a_provider_transaction_belongs_to_one_payment():
     order = make_order()
     make_payment(order, transaction_id="TRX1", idempotency_key="pay-1")
-    make_payment(order)  # cash on delivery: no provider reference yet
-    make_payment(order)
+    make_payment(order, status="failed")  # no provider reference yet
+    make_payment(order, status="cancelled")
 
     with rejected("payments_unique_provider_transaction"):
-        make_payment(order, transaction_id="TRX1")
+        make_payment(order, transaction_id="TRX1", status="failed")
     with rejected("payments_idempotency_key_key"):
-        make_payment(order, transaction_id="TRX2", idempotency_key="pay-1")
+        make_payment(order, transaction_id="TRX2", idempotency_key="pay-1", status="failed")
     with rejected("payments_amount_gte_0"):
-        make_payment(order, amount=Decimal("-5.00"))
+        make_payment(order, amount=Decimal("-5.00"), status="failed")
+    with rejected("payments_one_open_per_order"):  # TRX1 is still open at the provider
+        make_payment(order, transaction_id="TRX3", status="pending")
     assert order.payments.count() == 3
 
 
@@ -595,6 +598,7 @@ def build_store(n: int) -> Order:
     PaymentEvent.objects.create(
         payment=payment, provider="bkash", provider_reference=f"TRX{n}", event_type="captured"
     )
+    Refund.objects.create(payment=payment, amount=Decimal("5.00"), actor=user)
     OutboxMessage.objects.create(topic="email.order_confirmation")
     return order
 
@@ -624,7 +628,7 @@ def test_every_admin_page_renders_without_per_row_queries(store_admin_client):
         change_url = reverse(f"admin:db_{model._meta.model_name}_change", args=[obj.pk])
         assert store_admin_client.get(change_url).status_code == 200, change_url
     # Orders, payments and their histories are written by the store, never typed in.
-    for name in ("order", "payment", "paymentevent", "orderstatusevent", "outboxmessage"):
+    for name in ("order", "payment", "paymentevent", "refund", "orderstatusevent", "outboxmessage"):
         assert store_admin_client.get(reverse(f"admin:db_{name}_add")).status_code == 403
     for name in ("user", "category", "product", "vendor", "address"):
         assert store_admin_client.get(reverse(f"admin:db_{name}_add")).status_code == 200

@@ -16,65 +16,24 @@ import api.payments
 import api.webhooks.bkash
 import api.webhooks.upay
 from db.models import Order, Payment
-from devtools.payment_sims import bkash as bkash_sim
-from devtools.payment_sims.bkash import start_bkash_simulator
-from devtools.payment_sims.upay import start_upay_simulator
 from lib import conf
+from tests import payment_shop
 from tests.payment_shop import (
+    TIMEOUT,
     order_place,
     order_seen,
     payment_start_http,
     press_pay,
     refund_http,
     shop_product,
-    signed_in,
     webhook_follow,
 )
 from tests.support import call
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TIMEOUT = 0.5
 CRON = "/api/cron/payments-reconcile"
 CRON_AUTH = {"Authorization": "Bearer test-cron-secret"}
-
-
-@pytest.fixture
-def upay(kv, monkeypatch):
-    server = start_upay_simulator()
-    monkeypatch.setenv("UPAY_BASE_URL", server.url)
-    monkeypatch.setenv("UPAY_HTTP_TIMEOUT", str(TIMEOUT))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def bkash(kv, monkeypatch):
-    server = start_bkash_simulator()
-    settings = bkash_sim.env(server.url)
-    monkeypatch.setattr(
-        conf,
-        "bkash_config",
-        dataclasses.replace(
-            conf.bkash_config,
-            base_url=settings["BKASH_BASE_URL"],
-            app_key=settings["BKASH_APP_KEY"],
-            app_secret=settings["BKASH_APP_SECRET"],
-            username=settings["BKASH_USERNAME"],
-            password=settings["BKASH_PASSWORD"],
-        ),
-    )
-    monkeypatch.setattr(
-        conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=TIMEOUT)
-    )
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def people(server_key):
-    _, customer = signed_in(server_key, "customer")
-    _, staff = signed_in(server_key, "staff")
-    return customer, staff
+upay, bkash, people = payment_shop.upay, payment_shop.bkash, payment_shop.people  # fixtures
 
 
 def paid_order(method: str, customer: dict[str, str]) -> tuple[Order, Payment]:

@@ -49,7 +49,14 @@ from db.admin.orders import (
     OrderStatusEventInline,
     PaymentInline,
 )
-from db.admin.payments import PaymentAdmin, PaymentEventAdmin, PaymentEventInline
+from db.admin.payments import (
+    NeedsRefundFilter,
+    PaymentAdmin,
+    PaymentEventAdmin,
+    PaymentEventInline,
+    RefundAdmin,
+    RefundInline,
+)
 from db.admin.users import (
     AddressAdmin,
     AddressInline,
@@ -81,6 +88,7 @@ __all__ = [
     "DivisionAdmin",
     "FraudReviewAdmin",
     "InventoryAlertAdmin",
+    "NeedsRefundFilter",
     "OrderAdmin",
     "OrderItemAdmin",
     "OrderItemInline",
@@ -97,6 +105,8 @@ __all__ = [
     "ProductVariationAdmin",
     "ProductVariationInline",
     "ReadOnlyMixin",
+    "RefundAdmin",
+    "RefundInline",
     "ReservationStateFilter",
     "ShippingDistrictRateAdmin",
     "ShippingZoneAdmin",
