@@ -402,18 +402,29 @@ def test_ten_concurrent_returns_execute_the_payment_once(sim, shop, server_key):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_later_success_return_queries_instead_of_executing_again(sim, shop, server_key):
-    from db.models import Payment
-
+def test_a_later_success_return_queries_instead_of_executing_again(
+    sim, shop, server_key, monkeypatch
+):
+    """The first return's execute completes at bKash but answers too late, and the status
+    query after it fails: our record stays open. The payer reloads the return URL later."""
+    monkeypatch.setattr(
+        conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=0.5)
+    )
     order = place_order(shop, server_key)
     outcome = started_payment(sim, order)
-    callback = payer(outcome.redirect_url, "pay")
-    sim.hang_next_execute(1.5)  # bKash completes it; we never hear the answer in time
-    query = "&".join(f"{k}={v}" for k, v in callback.items())
+    query = "&".join(f"{k}={v}" for k, v in payer(outcome.redirect_url, "pay").items())
+    sim.hang_next_execute(1.5)
+    sim.fail_next("payment/status", "9999", "System error")
     bkash_return(query)
-    Payment.objects.filter(pk=outcome.payment.pk).update(status="pending")  # as if unsettled
-    bkash_return(query)
-    assert sim_report(sim, outcome.payment.transaction_id)["executeCalls"] == 1
+    outcome.payment.refresh_from_db()
+    assert outcome.payment.status == "pending"
+
+    reply = bkash_return(query)
+    report = sim_report(sim, outcome.payment.transaction_id)
+    assert (report["executeCalls"], report["executions"]) == (1, 1)
+    assert parse_qs(urlsplit(reply.headers["location"]).query)["status"] == ["paid"]
+    outcome.payment.refresh_from_db()
+    assert outcome.payment.status == "captured"
 
 
 @pytest.mark.django_db(transaction=True)
