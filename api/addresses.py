@@ -15,6 +15,7 @@ from lib.checkout import addresses
 from lib.checkout.addresses import AddressInput
 from lib.errors import NotFound
 from lib.i18n import request_language
+from lib.schemas import ErrorOut, InputSchema
 
 me = Router(tags=["addresses"], auth=Require())
 geo = Router(tags=["geography"])
@@ -22,7 +23,7 @@ geo = Router(tags=["geography"])
 GEO_CACHE_CONTROL = "public, max-age=3600, s-maxage=86400, stale-while-revalidate=86400"
 
 
-class AddressIn(AddressInput):
+class AddressIn(InputSchema, AddressInput):
     is_default: bool = Field(False, description="Make this the default shipping address")
 
 
@@ -66,7 +67,7 @@ def address_list(request):
     return {"items": addresses.addresses_list(user_id=request.auth.user_id)}
 
 
-@me.post("", response={201: AddressOut})
+@me.post("", response={201: AddressOut, 409: ErrorOut})
 def address_create(request, payload: AddressIn):
     """Save an address (the first one becomes the default)."""
     address = addresses.address_create(

@@ -11,6 +11,7 @@ from db.models import ApiKeyKind
 from lib.access import api_keys
 from lib.access.permissions import Require
 from lib.pagination import PageParams, paginate
+from lib.schemas import ErrorOut, InputSchema
 
 router = Router(tags=["admin: API keys"])
 manage = Require("api_keys:manage", scope="api_keys:manage")
@@ -55,7 +56,7 @@ class ApiKeyQuery(PageParams):
     q: str | None = Field(None, max_length=100, description="Search names, or an exact key id")
 
 
-class ApiKeyIn(Schema):
+class ApiKeyIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     kind: ApiKeyKind
     scopes: list[str] = Field(min_length=1, description=f"Any of: {', '.join(api_keys.SCOPES)}")
@@ -72,7 +73,7 @@ class ApiKeyCreatedOut(Schema):
     )
 
 
-class ApiKeyRotateIn(Schema):
+class ApiKeyRotateIn(InputSchema):
     overlap_seconds: int = Field(
         86400,
         ge=0,
@@ -88,6 +89,7 @@ class ApiKeyRotatedOut(Schema):
 
 @router.get("", response=ApiKeyPageOut, auth=manage)
 def list_api_keys(request, query: Query[ApiKeyQuery]):
+    """The API keys, filtered by kind, vendor, revocation or a search."""
     api_keys.api_key_sync_last_used()
     filters = api_keys.ApiKeyFilters(
         kind=query.kind,
@@ -100,6 +102,7 @@ def list_api_keys(request, query: Query[ApiKeyQuery]):
 
 @router.post("", response={201: ApiKeyCreatedOut}, auth=manage)
 def create_api_key(request, payload: ApiKeyIn):
+    """Create an API key; a secret key's secret is shown in this answer only."""
     key, secret = api_keys.api_key_create(
         name=payload.name,
         kind=payload.kind,
@@ -113,11 +116,13 @@ def create_api_key(request, payload: ApiKeyIn):
 
 @router.get("/{key_id}", response=ApiKeyOut, auth=manage)
 def get_api_key(request, key_id: str):
+    """One API key (never its secret)."""
     return api_keys.api_key_get(key_id=key_id)
 
 
-@router.post("/{key_id}/rotate", response=ApiKeyRotatedOut, auth=manage)
+@router.post("/{key_id}/rotate", response={200: ApiKeyRotatedOut, 409: ErrorOut}, auth=manage)
 def rotate_api_key(request, key_id: str, payload: ApiKeyRotateIn):
+    """Issue a new secret; the old one keeps working for `overlap_seconds`."""
     secret = api_keys.api_key_rotate(
         api_key=api_keys.api_key_get(key_id=key_id), overlap_seconds=payload.overlap_seconds
     )
@@ -126,6 +131,7 @@ def rotate_api_key(request, key_id: str, payload: ApiKeyRotateIn):
 
 @router.post("/{key_id}/revoke", response=ApiKeyOut, auth=manage)
 def revoke_api_key(request, key_id: str):
+    """Revoke a key: every call with it is refused from now on."""
     return api_keys.api_key_revoke(api_key=api_keys.api_key_get(key_id=key_id))
 
 

@@ -80,6 +80,7 @@ def list_categories(request):
 
 @categories.get("/{slug}", response=CategoryDetailOut)
 def get_category(request, slug: str):
+    """A shown category with its description and SEO texts."""
     return selectors.category_get(slug=slug)
 
 

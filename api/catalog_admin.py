@@ -13,13 +13,14 @@ from uuid import UUID
 from lib.runtime import make_app
 
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict, StringConstraints
+from pydantic import StringConstraints
 
 from db.models import VariationType
 from lib.access.permissions import Require
 from lib.catalog import admin_selectors, category_services, services, variation_services
 from lib.money import Money
 from lib.pagination import PageParams, paginate
+from lib.schemas import ErrorOut, InputSchema
 
 categories = Router(tags=["admin: catalog"], auth=Require("catalog:manage", scope="catalog:manage"))
 products = Router(tags=["admin: catalog"], auth=services.CATALOG_EDITOR)
@@ -38,17 +39,10 @@ Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 SortOrder = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
-class In(Schema):
-    """Request bodies refuse unknown fields (a `quantity` sent to a PATCH is an error, not
-    silently dropped)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- categories ------------------------------------------------------------------------
 
 
-class CategoryIn(In):
+class CategoryIn(InputSchema):
     name_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     name_bn: Annotated[str, StringConstraints(max_length=100)] = ""
     slug: Slug | None = Field(None, description="Made from the English name when left out")
@@ -63,7 +57,7 @@ class CategoryIn(In):
     is_active: bool = True
 
 
-class CategoryPatchIn(In):
+class CategoryPatchIn(InputSchema):
     """Only the fields sent change. `parent` moves the category (null: to the top level);
     its slug stays."""
 
@@ -127,24 +121,27 @@ def category_tree(request):
     return {"items": category_services.category_admin_tree()}
 
 
-@categories.post("", response={201: ManagedCategoryOut})
+@categories.post("", response={201: ManagedCategoryOut, 409: ErrorOut})
 def create_category(request, payload: CategoryIn):
+    """Create a category (the slug is made from the English name when left out)."""
     return Status(201, category_services.category_create(data=payload.dict()))
 
 
 @categories.get("/{category_id}", response=ManagedCategoryOut)
 def get_category(request, category_id: UUID):
+    """One category, shown or not."""
     return category_services.category_admin_get(category_id=category_id)
 
 
-@categories.patch("/{category_id}", response=ManagedCategoryOut)
+@categories.patch("/{category_id}", response={200: ManagedCategoryOut, 409: ErrorOut})
 def update_category(request, category_id: UUID, payload: CategoryPatchIn):
+    """Change a category: only the fields sent change."""
     category = category_services.category_admin_get(category_id=category_id)
     category_services.category_update(category=category, changes=payload.dict(exclude_unset=True))
     return category_services.category_admin_get(category_id=category_id)
 
 
-@categories.delete("/{category_id}", response={204: None})
+@categories.delete("/{category_id}", response={204: None, 409: ErrorOut})
 def delete_category(request, category_id: UUID):
     """Refused (409) while the category has subcategories or products."""
     category = category_services.category_admin_get(category_id=category_id)
@@ -164,7 +161,7 @@ VariationAxis = Annotated[
 ]
 
 
-class VariationIn(In):
+class VariationIn(InputSchema):
     variation_type: VariationAxis
     value_en: Value
     value_bn: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = ""
@@ -175,7 +172,7 @@ class VariationIn(In):
     is_active: bool = True
 
 
-class VariationPatchIn(In):
+class VariationPatchIn(InputSchema):
     """Only the fields sent change; stock changes through inventory adjustments."""
 
     variation_type: VariationAxis = None
@@ -187,7 +184,7 @@ class VariationPatchIn(In):
     is_active: bool = None
 
 
-class ProductIn(In):
+class ProductIn(InputSchema):
     category: UUID
     vendor: UUID | None = Field(
         None, description="Required of vendor members with several vendors; staff: empty = ours"
@@ -214,7 +211,7 @@ class ProductIn(In):
     variations: list[VariationIn] = Field(default_factory=list, max_length=200)
 
 
-class ProductPatchIn(In):
+class ProductPatchIn(InputSchema):
     """Only the fields sent change; stock changes through inventory adjustments."""
 
     category: UUID = None
@@ -239,7 +236,7 @@ class ProductPatchIn(In):
     seo_keywords: Short = None
 
 
-class VariationsIn(In):
+class VariationsIn(InputSchema):
     variations: list[VariationIn] = Field(max_length=200)
 
 
@@ -326,7 +323,7 @@ def list_products(request, query: Query[ProductAdminQuery]):
     return paginate(admin_selectors.product_admin_list(request, filters=filters), query)
 
 
-@products.post("", response={201: ManagedProductOut})
+@products.post("", response={201: ManagedProductOut, 409: ErrorOut})
 def create_product(request, payload: ProductIn):
     """Create a product with its variations, all or nothing."""
     data = payload.dict(exclude={"variations"})
@@ -337,10 +334,11 @@ def create_product(request, payload: ProductIn):
 
 @products.get("/{product_id}", response=ManagedProductOut)
 def get_product(request, product_id: UUID):
+    """One product with its stock and variations, draft or not."""
     return admin_selectors.product_admin_detail(request, product_id=product_id)
 
 
-@products.patch("/{product_id}", response=ManagedProductOut)
+@products.patch("/{product_id}", response={200: ManagedProductOut, 409: ErrorOut})
 def update_product(request, product_id: UUID, payload: ProductPatchIn):
     """Change some fields; `is_active: false` makes it a draft, `true` publishes it."""
     product = services.product_admin_get(request, product_id=product_id)
@@ -349,7 +347,7 @@ def update_product(request, product_id: UUID, payload: ProductPatchIn):
     return admin_selectors.product_admin_detail(request, product_id=product_id)
 
 
-@products.delete("/{product_id}", response={204: None})
+@products.delete("/{product_id}", response={204: None, 409: ErrorOut})
 def delete_product(request, product_id: UUID):
     """Delete a product and its image files. Refused (409) once ordered: make it a draft."""
     product = services.product_admin_get(request, product_id=product_id)
@@ -357,7 +355,7 @@ def delete_product(request, product_id: UUID):
     return Status(204, None)
 
 
-@products.put("/{product_id}/variations", response=ManagedProductOut)
+@products.put("/{product_id}/variations", response={200: ManagedProductOut, 409: ErrorOut})
 def replace_variations(request, product_id: UUID, payload: VariationsIn):
     """Make the variations exactly these, matched by SKU: new SKUs are added with their
     opening `quantity`, listed ones are updated (stock kept), unlisted ones removed."""
@@ -367,16 +365,20 @@ def replace_variations(request, product_id: UUID, payload: VariationsIn):
     return admin_selectors.product_admin_detail(request, product_id=product_id)
 
 
-@products.post("/{product_id}/variations", response={201: ManagedVariationOut})
+@products.post("/{product_id}/variations", response={201: ManagedVariationOut, 409: ErrorOut})
 def add_variation(request, product_id: UUID, payload: VariationIn):
+    """Add a variation (size, color, ...) to a product."""
     product = services.product_admin_get(request, product_id=product_id)
     return Status(
         201, variation_services.variation_add(request, product=product, data=payload.dict())
     )
 
 
-@products.patch("/{product_id}/variations/{variation_id}", response=ManagedVariationOut)
+@products.patch(
+    "/{product_id}/variations/{variation_id}", response={200: ManagedVariationOut, 409: ErrorOut}
+)
 def update_variation(request, product_id: UUID, variation_id: UUID, payload: VariationPatchIn):
+    """Change a variation: only the fields sent change."""
     product = services.product_admin_get(request, product_id=product_id)
     variation = variation_services.variation_admin_get(product=product, variation_id=variation_id)
     changes = payload.dict(exclude_unset=True)
@@ -385,7 +387,7 @@ def update_variation(request, product_id: UUID, variation_id: UUID, payload: Var
     )
 
 
-@products.delete("/{product_id}/variations/{variation_id}", response={204: None})
+@products.delete("/{product_id}/variations/{variation_id}", response={204: None, 409: ErrorOut})
 def delete_variation(request, product_id: UUID, variation_id: UUID):
     """Refused (409) once ordered: deactivate it instead."""
     product = services.product_admin_get(request, product_id=product_id)

@@ -20,6 +20,7 @@ class CronRunOut(Schema):
 
 @router.get("/cron/inventory-alerts", response=CronRunOut, auth=None)
 def inventory_alerts(request):
+    """Cron: open the stock alerts items deserve, resolve the others, email the new ones."""
     return run_cron_job(request, "inventory-alerts", inventory_alerts_scan, ttl_seconds=300)
 
 

@@ -20,6 +20,7 @@ class TimeoutRunOut(Schema):
 
 @router.get("/cron/order-timeouts", response=TimeoutRunOut, auth=None)
 def order_timeouts(request):
+    """Cron: cancel wallet orders whose payment did not come in time, releasing their stock."""
     return run_cron_job(request, "order-timeouts", order_timeouts_sweep, ttl_seconds=300)
 
 

@@ -21,6 +21,7 @@ class OutboxRunOut(Schema):
 
 @router.get("/cron/outbox", response=OutboxRunOut, auth=None)
 def outbox(request):
+    """Cron: deliver the outbox messages the after-response dispatch left behind."""
     return run_cron_job(request, "outbox", outbox_sweep, ttl_seconds=120)
 
 

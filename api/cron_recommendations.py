@@ -28,6 +28,7 @@ class RecommendationsRunOut(Schema):
 
 @router.get("/cron/recommendations", response=RecommendationsRunOut, auth=None)
 def recommendations(request):
+    """Cron: recompute popularity and the bought-together, similar and blended lists."""
     return run_cron_job(request, "recommendations", recommendations_refresh, ttl_seconds=300)
 
 

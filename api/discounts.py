@@ -18,6 +18,7 @@ from lib.access.permissions import Require
 from lib.discounts import admin as services
 from lib.money import Money
 from lib.pagination import PageParams, paginate
+from lib.schemas import ErrorOut, InputSchema
 
 router = Router(tags=["admin: discounts"])
 ACCESS = Require("orders:manage", scope="orders:manage")
@@ -34,7 +35,7 @@ class PageOut(Schema, Generic[Item]):
     pages: int
 
 
-class DiscountBase(Schema):
+class DiscountBase(InputSchema):
     code: str | None = Field(
         None, max_length=40, description="Unique, case-insensitive; empty for a promotion"
     )
@@ -110,21 +111,25 @@ class DiscountQuery(PageParams):
 
 @router.get("", response=PageOut[DiscountOut], auth=ACCESS)
 def list_discounts(request, query: Query[DiscountQuery]):
+    """Discounts and coupons, filtered by active or a search."""
     return paginate(services.discount_list(active=query.active, search=query.q), query)
 
 
-@router.post("", response={201: DiscountOut}, auth=ACCESS)
+@router.post("", response={201: DiscountOut, 409: ErrorOut}, auth=ACCESS)
 def create_discount(request, payload: DiscountIn):
+    """Create a discount: a coupon (with a code) or an automatic promotion."""
     return Status(201, services.discount_create(data=payload.dict()))
 
 
 @router.get("/{discount_id}", response=DiscountOut, auth=ACCESS)
 def get_discount(request, discount_id: UUID):
+    """One discount with its targets and usage."""
     return services.discount_get(discount_id=discount_id)
 
 
-@router.patch("/{discount_id}", response=DiscountOut, auth=ACCESS)
+@router.patch("/{discount_id}", response={200: DiscountOut, 409: ErrorOut}, auth=ACCESS)
 def update_discount(request, discount_id: UUID, payload: DiscountPatch):
+    """Change a discount: only the fields sent change."""
     changes = payload.dict(exclude_unset=True)
     for required in ("name", "kind", "value"):
         if changes.get(required, "") is None:
@@ -134,6 +139,7 @@ def update_discount(request, discount_id: UUID, payload: DiscountPatch):
 
 @router.post("/{discount_id}/deactivate", response=DiscountOut, auth=ACCESS)
 def deactivate_discount(request, discount_id: UUID):
+    """Stop a discount from applying (kept for the orders that used it)."""
     return services.discount_deactivate(discount_id=discount_id)
 
 

@@ -17,6 +17,7 @@ from lib.money import Money
 from lib.orders import fraud_review
 from lib.orders.fraud import reasons_labelled
 from lib.pagination import PageParams, paginate
+from lib.schemas import ErrorOut, InputSchema
 
 router = Router(tags=["admin: fraud"])
 ACCESS = Require("orders:manage", scope="orders:manage")
@@ -90,28 +91,32 @@ class HeldPageOut(Schema):
     pages: int
 
 
-class DecisionIn(Schema):
+class DecisionIn(InputSchema):
     note: str = Field("", max_length=2000)
 
 
 @router.get("", response=HeldPageOut, auth=ACCESS)
 def list_held(request, query: Query[PageParams]):
+    """Orders held for fraud review, oldest first."""
     return paginate(fraud_review.fraud_held_orders(), query)
 
 
 @router.get("/{number}", response=HeldOrderOut, auth=ACCESS)
 def get_order(request, number: str):
+    """One held order with its fraud score and reasons."""
     return fraud_review.fraud_order_get(number)
 
 
-@router.post("/{number}/approve", response=HeldOrderOut, auth=ACCESS)
+@router.post("/{number}/approve", response={200: HeldOrderOut, 409: ErrorOut}, auth=ACCESS)
 def approve(request, number: str, payload: DecisionIn | None = None):
+    """Release a held order (409 `fraud_not_on_hold` when it is not held)."""
     note = payload.note if payload else ""
     return fraud_review.fraud_approve(number=number, actor_id=request.auth.user_id, note=note)
 
 
-@router.post("/{number}/reject", response=HeldOrderOut, auth=ACCESS)
+@router.post("/{number}/reject", response={200: HeldOrderOut, 409: ErrorOut}, auth=ACCESS)
 def reject(request, number: str, payload: DecisionIn | None = None):
+    """Reject a held order: it is cancelled (409 `fraud_not_on_hold` when it is not held)."""
     note = payload.note if payload else ""
     return fraud_review.fraud_reject(number=number, actor_id=request.auth.user_id, note=note)
 

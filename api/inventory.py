@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from db.models import InventoryAlertKind, StockAdjustmentReason
 from lib import inventory, inventory_alerts
 from lib.pagination import PageParams, paginate
+from lib.schemas import ErrorOut, InputSchema
 
 router = Router(tags=["admin: inventory"])
 ACCESS = inventory.INVENTORY_EDITOR
@@ -32,7 +33,7 @@ class PageOut(Schema, Generic[Item]):
     pages: int
 
 
-class AdjustmentIn(Schema):
+class AdjustmentIn(InputSchema):
     product_id: UUID
     variation_id: UUID | None = Field(None, description="Required for a product with variations")
     delta: int = Field(
@@ -54,7 +55,7 @@ class AdjustmentIn(Schema):
         )
 
 
-class AdjustmentBatchIn(Schema):
+class AdjustmentBatchIn(InputSchema):
     items: list[AdjustmentIn] = Field(..., min_length=1, max_length=MAX_BULK_ITEMS)
 
 
@@ -142,8 +143,9 @@ class AlertQuery(PageParams):
     product_id: UUID | None = None
 
 
-@router.post("/adjustments", response={201: AdjustmentOut}, auth=ACCESS)
+@router.post("/adjustments", response={201: AdjustmentOut, 409: ErrorOut}, auth=ACCESS)
 def create_adjustment(request, payload: AdjustmentIn):
+    """Adjust a product's (or variation's) stock, with the reason kept on the audit trail."""
     adjustments = inventory.stock_adjust_many(
         items=[payload.change()],
         actor_id=request.auth.user_id,
@@ -152,8 +154,9 @@ def create_adjustment(request, payload: AdjustmentIn):
     return Status(201, adjustments[0])
 
 
-@router.post("/adjustments/bulk", response={201: AdjustmentBatchOut}, auth=ACCESS)
+@router.post("/adjustments/bulk", response={201: AdjustmentBatchOut, 409: ErrorOut}, auth=ACCESS)
 def create_adjustments(request, payload: AdjustmentBatchIn):
+    """Adjust the stock of many products at once: all or nothing."""
     adjustments = inventory.stock_adjust_many(
         items=[item.change() for item in payload.items],
         actor_id=request.auth.user_id,
@@ -164,6 +167,7 @@ def create_adjustments(request, payload: AdjustmentBatchIn):
 
 @router.get("/adjustments", response=PageOut[AdjustmentOut], auth=ACCESS)
 def list_adjustments(request, query: Query[AdjustmentQuery]):
+    """The stock audit trail, filtered by product, variation or reason."""
     filters = inventory.AdjustmentFilters(
         product_id=query.product_id, variation_id=query.variation_id, reason=query.reason
     )
@@ -175,6 +179,7 @@ def list_adjustments(request, query: Query[AdjustmentQuery]):
 
 @router.get("/low-stock", response=PageOut[StockItemOut], auth=ACCESS)
 def low_stock(request, query: Query[PageParams]):
+    """Products at or below their low-stock threshold."""
     return inventory_alerts.low_stock_report(
         page=query, vendor_ids=inventory.inventory_vendor_ids(request)
     )
@@ -182,6 +187,7 @@ def low_stock(request, query: Query[PageParams]):
 
 @router.get("/alerts", response=PageOut[AlertOut], auth=ACCESS)
 def list_alerts(request, query: Query[AlertQuery]):
+    """Inventory alerts, filtered by status, kind or product."""
     filters = inventory_alerts.AlertFilters(
         status=query.status, kind=query.kind, product_id=query.product_id
     )
@@ -191,8 +197,9 @@ def list_alerts(request, query: Query[AlertQuery]):
     return paginate(alerts, query)
 
 
-@router.post("/alerts/{alert_id}/resolve", response=AlertOut, auth=ACCESS)
+@router.post("/alerts/{alert_id}/resolve", response={200: AlertOut, 409: ErrorOut}, auth=ACCESS)
 def resolve_alert(request, alert_id: UUID):
+    """Mark an inventory alert resolved."""
     return inventory_alerts.inventory_alert_resolve(
         alert_id=alert_id, authorize=partial(inventory.product_access_check, request)
     )

@@ -18,6 +18,7 @@ from lib.i18n import request_language
 from lib.money import Money
 from lib.orders import selectors, state
 from lib.pagination import PageParams
+from lib.schemas import ErrorOut, InputSchema
 
 ADMIN_SCOPES = ("orders:manage", "vendor:manage")
 READ_PERMISSIONS = ("orders:read", state.VENDOR_PERMISSION)
@@ -112,16 +113,16 @@ class AdminOrderQuery(PageParams):
     date_to: date | None = Field(None, description="Placed on or before (inclusive)")
 
 
-class TrackIn(Schema):
+class TrackIn(InputSchema):
     number: str = Field(..., min_length=1, max_length=32)
     phone: str = Field(..., min_length=1, max_length=32, description="The phone of the order")
 
 
-class CancelIn(Schema):
+class CancelIn(InputSchema):
     note: str = Field("", max_length=1000, description="Why, in the customer's words")
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     to_status: OrderStatus
     note: str = Field("", max_length=1000)
 
@@ -147,7 +148,7 @@ def get_order(request, number: str):
     return detail(request, selectors.customer_order(user_id=request.auth.user_id, number=number))
 
 
-@customer.post("/{number}/cancel", response=OrderDetailOut)
+@customer.post("/{number}/cancel", response={200: OrderDetailOut, 409: ErrorOut})
 def cancel_order(request, number: str, payload: CancelIn | None = None):
     """Cancel an order that has not shipped yet; its stock goes back on sale."""
     user_id = request.auth.user_id
@@ -200,7 +201,7 @@ def admin_get_order(request, number: str):
     )
 
 
-@console.post("/{number}/transition", response=OrderDetailOut)
+@console.post("/{number}/transition", response={200: OrderDetailOut, 409: ErrorOut})
 def admin_transition(request, number: str, payload: TransitionIn):
     """Move an order on: staff any allowed step, the owning vendor the fulfilment steps."""
     vendor_ids = console_vendor_ids(request)

@@ -18,17 +18,18 @@ from ninja import Field, Router, Schema, Status
 from db.models import Order, Payment, PaymentEvent, Refund
 from lib.access.context import get_access
 from lib.access.permissions import Require
-from lib.errors import ApiError, NotFound
+from lib.errors import NotFound
 from lib.money import Money
 from lib.orders import selectors
 from lib.payments import refunds, services
 from lib.payments import selectors as payment_selectors
+from lib.schemas import ErrorOut, IdempotencyKey, InputSchema
 
 public = Router(tags=["payments"], auth=Require(scope="storefront:write", user=False))
 admin = Router(tags=["admin: payments"], auth=Require("orders:manage", scope="orders:manage"))
 
 
-class StartIn(Schema):
+class StartIn(InputSchema):
     phone: str = Field("", max_length=32, description="Guests: the phone the order was placed with")
 
 
@@ -95,16 +96,9 @@ class OverpaidOrderOut(Schema):
     payment_ids: list[UUID]
 
 
-class RefundIn(Schema):
+class RefundIn(InputSchema):
     amount: Decimal = Field(..., gt=0, max_digits=12, decimal_places=2)
     reason: str = Field("", max_length=255)
-
-
-def idempotency_key_of(request: HttpRequest) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not 8 <= len(key) <= 128:
-        raise ApiError("idempotency_key_required", status=422, fields={"Idempotency-Key": []})
-    return key
 
 
 def order_for_payer(request: HttpRequest, number: str, phone: str) -> Order:
@@ -154,14 +148,15 @@ def admin_payment_out(payment: Payment) -> dict[str, Any]:
     }
 
 
-@public.post("/{order_number}/start", response=StartOut)
-def start_payment(request, order_number: str, payload: StartIn | None = None):
+@public.post("/{order_number}/start", response={200: StartOut, 409: ErrorOut})
+def start_payment(
+    request, order_number: str, idempotency_key: IdempotencyKey, payload: StartIn | None = None
+):
     """Start paying an order awaiting payment with its wallet method. `Idempotency-Key`
     (8-128 characters) required: a retry returns the same payment and redirect, and the
     provider is called once."""
-    key = idempotency_key_of(request)
     order = order_for_payer(request, order_number, payload.phone if payload else "")
-    outcome = services.payment_start(order=order, idempotency_key=key)
+    outcome = services.payment_start(order=order, idempotency_key=idempotency_key)
     payment = outcome.payment
     return {
         "payment_id": payment.pk,
@@ -220,8 +215,11 @@ def admin_payment(request, payment_id: UUID):
     return admin_payment_out(payment)
 
 
-@admin.post("/{payment_id}/refund", response={200: AdminPaymentOut, 202: AdminPaymentOut})
-def refund_payment(request, payment_id: UUID, payload: RefundIn):
+@admin.post(
+    "/{payment_id}/refund",
+    response={200: AdminPaymentOut, 202: AdminPaymentOut, 409: ErrorOut},
+)
+def refund_payment(request, payment_id: UUID, payload: RefundIn, idempotency_key: IdempotencyKey):
     """Refund part or all of a payment, at most what was captured minus what was refunded
     or is pending (409 `refund_exceeds_captured`). `Idempotency-Key` (8-128 characters)
     required: a retry answers the same refund and never sends a second one. 200 once the
@@ -229,7 +227,6 @@ def refund_payment(request, payment_id: UUID, payload: RefundIn):
     has not confirmed yet: it is asked again on a retry and by the reconciliation cron);
     409 `refund_refused` when the provider refused it, `refund_pending` while another refund
     of the payment waits for its provider."""
-    key = idempotency_key_of(request)
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None:
         raise NotFound()
@@ -238,7 +235,7 @@ def refund_payment(request, payment_id: UUID, payload: RefundIn):
         amount=payload.amount,
         reason=payload.reason,
         actor_id=request.auth.user_id,
-        idempotency_key=key,
+        idempotency_key=idempotency_key,
     )
     body = admin_payment_out(Payment.objects.select_related("order").get(pk=outcome.payment.pk))
     return Status(200 if outcome.refund.status == "refunded" else 202, body)

@@ -9,6 +9,7 @@ from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from lib.catalog import images
 from lib.catalog.services import CATALOG_EDITOR, product_admin_get
+from lib.schemas import ErrorOut, InputSchema
 
 router = Router(tags=["admin: product images"])
 IMAGES = "/{uuid:product_id}/images"
@@ -36,14 +37,14 @@ class ImageUploadIn(Schema):
     is_primary: bool = Field(False, description="Make it the primary image (the first always is)")
 
 
-class ImageUpdateIn(Schema):
+class ImageUpdateIn(InputSchema):
     alt_text_en: str | None = Field(None, max_length=255)
     alt_text_bn: str | None = Field(None, max_length=255)
     is_primary: bool | None = Field(None, description="true makes it the primary image")
     sort_order: int | None = Field(None, ge=0, le=10_000)
 
 
-class ImageOrderIn(Schema):
+class ImageOrderIn(InputSchema):
     image_ids: list[UUID] = Field(..., max_length=100, description="Every image, in display order")
 
 
@@ -58,7 +59,7 @@ def list_product_images(request, product_id: UUID):
     return {"items": images.product_image_list(product=product)}
 
 
-@router.post(IMAGES, response={201: AdminImageOut}, auth=manager)
+@router.post(IMAGES, response={201: AdminImageOut, 409: ErrorOut}, auth=manager)
 def upload_product_image(
     request, product_id: UUID, file: File[UploadedFile], data: Form[ImageUploadIn]
 ):

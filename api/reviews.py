@@ -17,6 +17,7 @@ from lib.engagement import moderation, recent, reviews, votes
 from lib.engagement.text import MAX_IMAGES, MAX_TEXT_LENGTH
 from lib.i18n import request_language
 from lib.pagination import PageParams
+from lib.schemas import ErrorOut, InputSchema
 
 products = Router(tags=["reviews"])
 review_router = Router(tags=["reviews"], auth=Require())
@@ -29,7 +30,7 @@ Language = Literal["en", "bn"]
 # --- schemas -------------------------------------------------------------------------
 
 
-class ReviewIn(Schema):
+class ReviewIn(InputSchema):
     rating: int = Field(..., ge=1, le=5, strict=True, description="Stars, 1 to 5")
     review_text: str = Field(
         "", max_length=2 * MAX_TEXT_LENGTH, description="Plain text; tags are removed"
@@ -40,7 +41,7 @@ class ReviewIn(Schema):
     language: Language | None = Field(None, description="Detected from the text when absent")
 
 
-class ReviewPatchIn(Schema):
+class ReviewPatchIn(InputSchema):
     rating: int | None = Field(None, ge=1, le=5, strict=True)
     review_text: str | None = Field(None, max_length=2 * MAX_TEXT_LENGTH)
     images: list[str] | None = Field(None, max_length=MAX_IMAGES)
@@ -114,7 +115,7 @@ class ModerationQuery(PageParams):
     user_id: UUID | None = None
 
 
-class ModerateIn(Schema):
+class ModerateIn(InputSchema):
     reason: str = Field(..., min_length=3, max_length=500)
 
 
@@ -143,7 +144,7 @@ def list_reviews(request, slug: str, query: Query[ReviewQuery]):
     )
 
 
-@products.post("/{slug}/reviews", response={201: ReviewOut}, auth=Require())
+@products.post("/{slug}/reviews", response={201: ReviewOut, 409: ErrorOut}, auth=Require())
 def create_review(request, slug: str, payload: ReviewIn):
     """Review a product: one review per shopper per product (409 `review_exists`)."""
     review = reviews.review_create(
@@ -181,6 +182,7 @@ def record_view(request, slug: str):
 
 @review_router.patch("/{review_id}", response=ReviewOut)
 def update_review(request, review_id: str, payload: ReviewPatchIn):
+    """Edit your review: only the fields sent change."""
     return reviews.review_update(
         review_id=review_id,
         user_id=request.auth.user_id,
@@ -194,6 +196,7 @@ def update_review(request, review_id: str, payload: ReviewPatchIn):
 
 @review_router.delete("/{review_id}", response={204: None})
 def delete_review(request, review_id: str):
+    """Delete your review."""
     reviews.review_delete(review_id=review_id, user_id=request.auth.user_id)
     return Status(204, None)
 
@@ -206,6 +209,7 @@ def vote_helpful(request, review_id: str):
 
 @review_router.delete("/{review_id}/helpful", response=HelpfulOut)
 def unvote_helpful(request, review_id: str):
+    """Take back your helpful vote on a review."""
     return votes.review_vote_remove(review_id=review_id, user_id=request.auth.user_id)
 
 
@@ -214,6 +218,7 @@ def unvote_helpful(request, review_id: str):
 
 @admin.get("", response=ReviewAdminPageOut)
 def list_reviews_for_moderation(request, query: Query[ModerationQuery]):
+    """Reviews for moderation, filtered by status, product or user."""
     return moderation.review_moderation_list(
         status=query.status,
         product_id=str(query.product_id) if query.product_id else None,
@@ -225,6 +230,7 @@ def list_reviews_for_moderation(request, query: Query[ModerationQuery]):
 
 @admin.post("/{review_id}/hide", response=ReviewAdminOut)
 def hide_review(request, review_id: str, payload: ModerateIn):
+    """Hide a review from the store, with the reason."""
     return moderation.review_moderate(
         review_id=review_id, action="hide", reason=payload.reason, actor_id=request.auth.user_id
     )
@@ -232,6 +238,7 @@ def hide_review(request, review_id: str, payload: ModerateIn):
 
 @admin.post("/{review_id}/publish", response=ReviewAdminOut)
 def publish_review(request, review_id: str, payload: ModerateIn):
+    """Publish a review (again), with the reason."""
     return moderation.review_moderate(
         review_id=review_id, action="publish", reason=payload.reason, actor_id=request.auth.user_id
     )

@@ -12,6 +12,7 @@ from lib.access import user_admin
 from lib.access.context import client_ip
 from lib.access.permissions import Require
 from lib.pagination import PageParams, paginate
+from lib.schemas import InputSchema
 
 router = Router(tags=["admin: users"])
 
@@ -41,19 +42,21 @@ class UserQuery(PageParams):
     is_active: bool | None = None
 
 
-class UserAccessIn(Schema):
+class UserAccessIn(InputSchema):
     role: UserRole | None = None
     is_active: bool | None = None
 
 
 @router.get("", response=ManagedUserPageOut, auth=Require("users:read", scope="users:manage"))
 def list_users(request, query: Query[UserQuery]):
+    """Users, filtered by role, active or a search."""
     filters = user_admin.UserFilters(role=query.role, search=query.q, is_active=query.is_active)
     return paginate(user_admin.user_list(filters=filters), query)
 
 
 @router.get("/{user_id}", response=ManagedUserOut, auth=Require("users:read", scope="users:manage"))
 def get_user(request, user_id: UUID):
+    """One user."""
     return user_admin.user_get(user_id=user_id)
 
 
@@ -61,6 +64,7 @@ def get_user(request, user_id: UUID):
     "/{user_id}", response=ManagedUserOut, auth=Require("users:manage", scope="users:manage")
 )
 def update_user_access(request, user_id: UUID, payload: UserAccessIn):
+    """Change a user's role or active flag; either change signs the user out everywhere."""
     return user_admin.user_update_access(
         actor=request.auth,
         user=user_admin.user_get(user_id=user_id),

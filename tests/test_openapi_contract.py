@@ -111,3 +111,174 @@ def test_every_money_field_of_every_response_is_the_money_schema(schema):
         "HeldOrderOut.total_amount",
     ):
         assert field in money_fields
+
+
+# --- what a developer enters on the docs page ---------------------------------------------
+
+
+def header_parameters(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "header", "required"),
+    [
+        ("post", "/api/v1/checkout/orders", "Idempotency-Key", True),
+        ("post", "/api/v1/checkout/one-click", "Idempotency-Key", True),
+        ("post", "/api/v1/payments/{order_number}/start", "Idempotency-Key", True),
+        ("post", "/api/v1/checkout/quote", "X-Cart-Token", False),
+        ("post", "/api/v1/checkout/orders", "X-Cart-Token", False),
+        ("get", "/api/v1/cart", "X-Cart-Token", False),
+        ("post", "/api/v1/cart/lines", "X-Cart-Token", False),
+        ("patch", "/api/v1/cart/lines/{line_id}", "X-Cart-Token", False),
+        ("delete", "/api/v1/cart", "X-Cart-Token", False),
+        ("post", "/api/v1/auth/login", "X-Cart-Token", False),
+        ("post", "/api/v1/auth/register", "X-Cart-Token", False),
+    ],
+)
+def test_headers_a_route_reads_are_header_parameters(schema, method, path, header, required):
+    parameter = header_parameters(schema["paths"][path][method]).get(header)
+
+    assert parameter is not None, f"{method.upper()} {path} does not declare {header}"
+    assert parameter["required"] is required
+    assert parameter.get("description")
+
+
+def test_one_security_scheme_per_credential(schema):
+    schemes = schema["components"]["securitySchemes"]
+
+    assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header"}
+    assert schemes["ApiKey"]["name"] == "X-API-Key"
+    assert (schemes["ApiSecret"]["type"], schemes["ApiSecret"]["name"]) == (
+        "apiKey",
+        "X-API-Secret",
+    )
+    assert (schemes["ApiSignature"]["in"], schemes["ApiSignature"]["name"]) == (
+        "header",
+        "X-Signature",
+    )
+    assert (schemes["ApiTimestamp"]["in"], schemes["ApiTimestamp"]["name"]) == (
+        "header",
+        "X-Timestamp",
+    )
+    assert "HMAC-SHA256" in schemes["ApiSignature"]["description"]
+    assert schemes["Bearer"] == {**schemes["Bearer"], "type": "http", "scheme": "bearer"}
+    bearers = [name for name, s in schemes.items() if s.get("scheme") == "bearer"]
+    assert sorted(bearers) == ["Bearer", "CronSecret"]  # not one box per route guard
+
+
+def test_every_operation_says_which_credentials_it_takes(schema):
+    for method, path, operation in operations(schema):
+        alternatives = operation["security"]
+        if path.startswith("/api/cron/"):
+            assert alternatives == [{"CronSecret": []}], path
+        elif path == "/api/health":
+            assert alternatives == [], path
+        else:
+            assert all("ApiKey" in a for a in alternatives), (method, path)
+            assert {"ApiKey": [], "ApiSecret": []} in alternatives or all(
+                "Bearer" in a for a in alternatives
+            ), (method, path)
+    me = schema["paths"]["/api/v1/auth/me"]["get"]["security"]
+    products = schema["paths"]["/api/v1/products"]["get"]["security"]
+    assert all("Bearer" in a for a in me)  # a signed-in user is required
+    assert {"ApiKey": []} in products and {"ApiKey": [], "Bearer": []} in products
+
+
+# --- what every operation answers ---------------------------------------------------------
+
+
+def response_schema_of(response: dict[str, Any]) -> dict[str, Any] | None:
+    return response.get("content", {}).get("application/json", {}).get("schema")
+
+
+def is_typed(node: dict[str, Any]) -> bool:
+    """A `$ref`, or a list/union of them: not a bare object or "any"."""
+    if "$ref" in node:
+        return True
+    if node.get("type") == "array":
+        return is_typed(node.get("items", {}))
+    if "anyOf" in node:
+        return all(is_typed(o) or o.get("type") == "null" for o in node["anyOf"])
+    return False
+
+
+def test_every_success_answer_is_typed(schema):
+    untyped = []
+    for method, path, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if not str(status).startswith("2") or str(status) == "204":
+                continue
+            body = response_schema_of(response)
+            if body is None or not is_typed(body):
+                untyped.append(f"{method} {path} {status}: {body}")
+    assert untyped == []
+
+
+def test_every_operation_documents_its_errors_with_the_one_envelope(schema):
+    error_ref = "#/components/schemas/ErrorOut"
+    missing, wrong = [], []
+    for method, path, operation in operations(schema):
+        errors = {int(s): r for s, r in operation["responses"].items() if int(s) >= 400}
+        if not errors:
+            missing.append(f"{method} {path}")
+        for status, response in errors.items():
+            body = response_schema_of(response)
+            if 400 <= status < 500 and (body or {}).get("$ref") != error_ref:
+                wrong.append(f"{method} {path} {status}")
+    assert (missing, wrong) == ([], [])
+    envelope = schema["components"]["schemas"]["ErrorOut"]
+    assert envelope["required"] == ["error"]
+
+    def statuses(method: str, path: str) -> set[int]:
+        return {int(s) for s in schema["paths"][path][method]["responses"]}
+
+    assert {400, 401, 403, 409, 422, 429} <= statuses("post", "/api/v1/checkout/orders")
+    assert {401, 403, 404, 429} <= statuses("get", "/api/v1/products/{slug}")
+    assert 409 in statuses("post", "/api/v1/admin/products")
+    assert 401 in statuses("get", "/api/cron/outbox")
+
+
+def test_every_operation_has_a_summary_and_a_description(schema):
+    bare = [
+        f"{method} {path}"
+        for method, path, operation in operations(schema)
+        if not (operation.get("summary") and operation.get("description", "").strip())
+    ]
+    assert bare == []
+
+
+# --- shapes shared by many operations -----------------------------------------------------
+
+
+def test_every_endpoint_that_issues_tokens_answers_one_session_shape(schema):
+    components = schema["components"]["schemas"]
+    session = components["SessionOut"]
+    assert set(session["required"]) == {"user", "tokens"}
+    assert session["properties"]["tokens"]["$ref"].endswith("/TokenOut")
+    for method, path, status in (
+        ("post", "/api/v1/auth/register", "201"),
+        ("post", "/api/v1/auth/login", "200"),
+        ("post", "/api/v1/auth/refresh", "200"),
+        ("post", "/api/v1/auth/oauth/{provider}", "200"),
+    ):
+        response = schema["paths"][path][method]["responses"][status]
+        name = response_schema_of(response)["$ref"].rsplit("/", 1)[-1]
+        shape = components[name]
+        assert shape["properties"]["tokens"] == session["properties"]["tokens"], path
+        assert shape["properties"]["user"] == session["properties"]["user"], path
+
+
+def test_every_json_request_body_refuses_unknown_fields(schema):
+    components = schema["components"]["schemas"]
+    open_bodies = []
+    for method, path, operation in operations(schema):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is None:
+            continue
+        names = [ref.rsplit("/", 1)[-1] for ref in refs_in(body["schema"])]
+        assert names, f"{method} {path}: an untyped body"
+        for name in names:
+            if components[name].get("additionalProperties") is not False:
+                open_bodies.append(f"{method} {path}: {name}")
+    assert open_bodies == []

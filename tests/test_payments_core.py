@@ -210,7 +210,8 @@ def test_start_needs_a_key_the_owner_and_an_order_awaiting_payment(fake, server_
         headers=key,
     )
 
-    assert (no_key.status, no_key.json()["error"]["code"]) == (422, "idempotency_key_required")
+    assert (no_key.status, no_key.json()["error"]["code"]) == (422, "validation_error")
+    assert list(no_key.json()["error"]["fields"]) == ["Idempotency-Key"]
     assert wrong_phone.status == 404
     assert (cod_start.status, cod_start.json()["error"]["code"]) == (409, "payment_not_startable")
     assert fake.calls["start"] == 0 and Payment.objects.count() == 0

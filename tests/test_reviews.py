@@ -154,6 +154,16 @@ def test_invalid_reviews_are_refused_with_the_field(product, customer, body, fie
     assert counters(product) == (0, 0)
 
 
+def test_unknown_fields_are_refused_not_dropped(product, customer):
+    response = post_review(product, customer[1], title="Great", body="Loved it")
+
+    assert response.status == 422, response.body
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert set(error["fields"]) == {"title", "body"}
+    assert counters(product) == (0, 0)
+
+
 def test_review_text_is_plain_text_and_bangla_round_trips(product, customer):
     text = "<b>খুব ভালো</b> চাল,\r\nদ্রুত ডেলিভারি <script>alert(1)</script>&amp; দাম ঠিক আছে"
     images = ["https://blob.test/reviews/1.jpg", "https://blob.test/reviews/1.jpg"]

@@ -58,6 +58,8 @@ class Require(AuthBase):
         self.scope = scope
         self.user = user
         super().__init__()
+        if not user:  # the API key alone: no Bearer token to declare in the OpenAPI schema
+            del self.openapi_security_schema
 
     def __call__(self, request: HttpRequest) -> AccessClaims | bool:
         access = get_access(request)
