@@ -3,15 +3,20 @@ payment simulators' pay pages."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import shutil
 import threading
 from decimal import Decimal
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
+from django.apps import apps
 
-from db.models import User
+from db.models import Order, User
+from devtools.demo_keys import demo_keys_ensure
 from devtools.devserver import DevServer
 from devtools.payment_sims import bkash as bkash_sim
 from devtools.payment_sims.bkash import start_bkash_simulator
@@ -109,6 +114,61 @@ def test_docs_page_lists_every_function_and_runs_a_call(server, page, server_key
     body = operation.locator(".live-responses-table .response-col_description pre").first
     body.wait_for(timeout=20_000)
     assert "miniket-rice" in body.inner_text()
+    assert page.errors == []
+
+
+def test_docs_page_places_a_guest_order_with_the_demo_key_and_header_parameters(
+    server, page, kv, tmp_path
+):
+    """A developer tries checkout from the docs: Authorize with the demo storefront key,
+    then fill the guest's X-Cart-Token and an Idempotency-Key as the operation's headers."""
+    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
+    tea = factories.product(
+        category=factories.category(), slug="tea", price=Decimal("450.00"), quantity=5, images=0
+    )
+    keys = demo_keys_ensure(data_dir=tmp_path, dev_origin=server.url)
+    added = httpx.post(
+        f"{server.url}/api/v1/cart/lines",
+        json={"product_id": str(tea.pk), "quantity": 2},
+        headers={"X-API-Key": keys.storefront_key},
+        timeout=30,
+    )
+    assert added.status_code == 201, added.text
+    cart_token = added.json()["token"]
+
+    page.goto(f"{server.url}/api/v1/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    page.get_by_role("button", name="Authorize").first.click()
+    modal = page.locator(".modal-ux")
+    box = modal.locator(".auth-container", has_text="ApiKey (apiKey)")
+    box.locator("input").fill(keys.storefront_key)
+    box.locator("button.authorize").click()
+    modal.locator("button.btn-done").first.click()
+
+    operation = page.locator("#operations-checkout-checkout_place_order")
+    operation.locator(".opblock-summary").click()
+    header = 'tr[data-param-name="{}"][data-param-in="header"] input'
+    operation.locator(header.format("X-Cart-Token")).fill(cart_token)
+    operation.locator(header.format("Idempotency-Key")).fill("docs-page-order-0001")
+    address = {
+        "full_name": "Nusrat Jahan",
+        "phone": "01712345678",
+        "address_line1": "House 12, Road 5, Dhanmondi",
+        "division": "Dhaka",
+        "district": "Dhaka",
+    }
+    body = {"address": address, "email": "guest@zest.test", "payment_method": "cod"}
+    operation.locator("textarea.body-param__text").fill(json.dumps(body))
+    operation.get_by_role("button", name="Execute").click()
+
+    status = operation.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for(timeout=20_000)
+    answer = operation.locator(".live-responses-table .response-col_description pre").first
+    assert status.inner_text().strip() == "201", answer.inner_text()
+    order = Order.objects.get()
+    assert order.number in answer.inner_text()
+    assert (order.guest_email, order.total_amount > Decimal("900.00")) == ("guest@zest.test", True)
+    assert order.idempotency_key == "docs-page-order-0001"
     assert page.errors == []
 
 
