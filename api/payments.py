@@ -7,7 +7,7 @@ Provider callbacks do not come here: each provider has its own function at
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from lib.runtime import make_app
@@ -94,6 +94,13 @@ class OverpaidOrderOut(Schema):
     kept: Money = Field(..., description="Captured minus refunded over its payments")
     needs_refund: Money
     payment_ids: list[UUID]
+
+
+class RefundResolveIn(InputSchema):
+    outcome: Literal["refunded", "failed"] = Field(
+        ..., description="What the provider's merchant panel shows for this refund"
+    )
+    note: str = Field("", max_length=1000)
 
 
 class RefundIn(InputSchema):
@@ -239,6 +246,20 @@ def refund_payment(request, payment_id: UUID, payload: RefundIn, idempotency_key
     )
     body = admin_payment_out(Payment.objects.select_related("order").get(pk=outcome.payment.pk))
     return Status(200 if outcome.refund.status == "refunded" else 202, body)
+
+
+@admin.post("/{payment_id}/refunds/{refund_id}/resolve", response=AdminPaymentOut)
+def resolve_refund(request, payment_id: UUID, refund_id: UUID, payload: RefundResolveIn):
+    """Settle a refund that stays pending because its provider cannot tell us its outcome
+    (checked in the provider's merchant panel). The provider is asked once more first; 409
+    `refund_not_pending` once the refund is settled."""
+    refund = Refund.objects.filter(pk=refund_id, payment_id=payment_id).first()
+    if refund is None:
+        raise NotFound()
+    outcome = refunds.refund_resolve(
+        refund=refund, outcome=payload.outcome, note=payload.note, actor_id=request.auth.user_id
+    )
+    return admin_payment_out(Payment.objects.select_related("order").get(pk=outcome.payment.pk))
 
 
 app = make_app(

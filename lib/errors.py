@@ -411,6 +411,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "এই পেমেন্টের একটি ফেরত প্রোভাইডারের নিশ্চিতকরণের অপেক্ষায় আছে। সেটি নিশ্চিত বা "
         "প্রত্যাখ্যাত না হওয়া পর্যন্ত আর কোনো ফেরত পাঠানো যাবে না।",
     ),
+    "refund_not_pending": (
+        "This refund is no longer waiting for its provider: it is already settled.",
+        "এই ফেরতটি আর প্রোভাইডারের অপেক্ষায় নেই: এটি ইতিমধ্যে নিষ্পন্ন হয়েছে।",
+    ),
     "refund_refused": (
         "The payment provider refused the refund. Nothing was refunded.",
         "পেমেন্ট প্রোভাইডার ফেরতটি প্রত্যাখ্যান করেছে। কোনো টাকা ফেরত যায়নি।",

@@ -223,6 +223,29 @@ def test_a_refund_the_provider_never_received_fails_after_the_window(upay, peopl
     assert upay_refunded(upay, payment) == Decimal("100.00")
 
 
+def test_staff_settle_a_refund_the_provider_cannot_tell_about(upay, people):
+    customer, staff = people
+    order, payment = paid_order("upay", customer)
+    upay_hook(upay, hang="refund", seconds=TIMEOUT * 2)
+    upay_hook(upay, hang="status", seconds=30)  # Upay's status API is down for now
+
+    pending = refund_http(str(payment.pk), staff, "100.00", key="refund-panel-0001")
+    wait_until(lambda: upay_refunded(upay, payment) == Decimal("100.00"))
+    (refund,) = pending.json()["refunds"]
+    url = f"/api/v1/admin/payments/{payment.pk}/refunds/{refund['id']}/resolve"
+    body = {"outcome": "refunded", "note": "seen in the Upay merchant panel"}
+    resolved = call(api.payments.app, "POST", url, json_body=body, headers=staff)
+    again = call(api.payments.app, "POST", url, json_body=body, headers=staff)
+    mine, _ = order_seen(order, customer, staff)
+
+    assert pending.status == 202, pending.body
+    assert resolved.status == 200, resolved.body
+    assert [r["status"] for r in resolved.json()["refunds"]] == ["refunded"]
+    assert money(resolved.json()["refunded"]) == Decimal("100.00")
+    assert (again.status, again.json()["error"]["code"]) == (409, "refund_not_pending")
+    assert mine["payment_status"] == "partially_refunded"
+
+
 def test_refunds_under_injected_timeouts_equal_what_staff_asked(upay, people):
     """Figure: five refunds, each answered after our timeout (made at once, or only after
     our status query), each retried by staff with its key and followed by an impatient

@@ -122,6 +122,27 @@ def refund_outcome(refund: Refund) -> RefundOutcome:
     return RefundOutcome(Payment.objects.get(pk=refund.payment_id), refund)
 
 
+def refund_resolve(
+    *, refund: Refund, outcome: str, note: str, actor_id: str | None
+) -> RefundOutcome:
+    """Staff settle a pending refund its provider cannot tell us about (SSLCommerz without the
+    refund's id, an unreachable provider) after checking the provider's merchant panel:
+    `refunded` or `failed`. The provider is asked once more first; 409 `refund_not_pending`
+    when it is settled, `refund_in_progress` while its own provider call is under way."""
+    refund = refund_check(refund)
+    if refund.status == RefundStatus.REQUESTED:
+        raise Conflict("refund_in_progress")
+    if refund.status != RefundStatus.PENDING:
+        raise Conflict("refund_not_pending", fields={"status": [refund.status]})
+    payload = {"operation": "refund_resolve", "source": "staff", "actor_id": actor_id}
+    payload["note"] = note
+    if outcome == RefundStatus.REFUNDED:
+        refund = refund_confirm(refund, f"staff-{refund.pk}", payload=payload)
+    else:
+        refund = refund_fail(refund, payload=payload)
+    return RefundOutcome(Payment.objects.get(pk=refund.payment_id), refund)
+
+
 def refund_request_store(
     *, payment: Payment, amount: Decimal, reason: str, actor_id: str | None, key: str
 ) -> Refund:
