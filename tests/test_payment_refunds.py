@@ -5,11 +5,13 @@ staff requests are idempotent, and the order's payment status follows the refund
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from decimal import Decimal
 
 import httpx
 import pytest
+from django.db import connection
 
 import api.cron_payments
 import api.payments
@@ -130,6 +132,70 @@ def test_a_refund_upay_lists_as_failed_is_refused_and_not_recorded(upay, people)
     assert again.status == 200, again.body
     assert upay_refunded(upay, payment) == Decimal("100.00")
     assert upay.sim.counts["refund"] == 2
+
+
+# --- concurrency (PostgreSQL, threads) -----------------------------------------------------
+
+
+def concurrent_refunds(payment: Payment, staff: dict[str, str], keys: list[str]) -> list:
+    """One refund of 100.00 per key, all sent at once from their own threads."""
+    barrier = threading.Barrier(len(keys))
+    replies: list = []
+    lock = threading.Lock()
+
+    def send(key: str) -> None:
+        try:
+            barrier.wait()
+            reply = call(
+                api.payments.app,
+                "POST",
+                f"/api/v1/admin/payments/{payment.pk}/refund",
+                json_body={"amount": "100.00", "reason": "damaged"},
+                headers={**staff, "Idempotency-Key": key},
+                isolated=True,
+            )
+        finally:
+            connection.close()
+        with lock:
+            replies.append(reply)
+
+    threads = [threading.Thread(target=send, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return replies
+
+
+def test_concurrent_retries_of_one_refund_send_it_once(upay, people):
+    customer, staff = people
+    _, payment = paid_order("upay", customer)
+    upay_hook(upay, slow="refund", seconds=TIMEOUT * 2)
+
+    replies = concurrent_refunds(payment, staff, ["refund-same-key-01"] * 6)
+
+    assert upay.sim.counts["refund"] == 1
+    assert upay_refunded(upay, payment) == Decimal("100.00")
+    for reply in replies:
+        assert reply.status in (200, 202) or reply.json()["error"]["code"] in (
+            "refund_in_progress",
+            "refund_pending",
+        ), reply.body
+
+
+def test_concurrent_refunds_with_different_keys_never_exceed_what_staff_got_back(upay, people):
+    customer, staff = people
+    _, payment = paid_order("upay", customer)
+
+    replies = concurrent_refunds(payment, staff, [f"refund-many-{n:04d}" for n in range(6)])
+
+    accepted = [r for r in replies if r.status in (200, 202)]
+    assert accepted, [r.body for r in replies]
+    assert upay.sim.counts["refund"] == len(accepted)
+    assert upay_refunded(upay, payment) == Decimal("100.00") * len(accepted)
+    for reply in replies:
+        if reply not in accepted:
+            assert reply.status == 409, reply.body
 
 
 # --- timeouts: ask before anything else is sent --------------------------------------------
