@@ -179,6 +179,9 @@ def test_refund_within_the_paid_amount(sim):
         amount=Decimal("250.00"),
         refund_id=refund.refund_id,
     )
+    sim.hooks.refunds_processing = True  # the bank has not paid it back yet
+    assert gw.refund_status(query=query).state == "pending"
+    sim.hooks.refunds_processing = False
     assert gw.refund_status(query=query).state == "refunded"
     assert gw.refund_status(query=replace(query, refund_id="")).state == "unknown"
     with pytest.raises(ProviderError) as caught:

@@ -9,7 +9,8 @@ the success URL and server-POSTs the IPN to the ipn URL; Fail and Cancel likewis
 
 Test hooks (`simulator.hooks`): `tamper_amount` (the amount "paid", a Decimal string),
 `break_signature`, `hang_validation` (seconds the validation API waits), `fail_init`,
-`deliver_ipn` (False: only record the IPN in `simulator.ipns`).
+`deliver_ipn` (False: only record the IPN in `simulator.ipns`), `refunds_processing` (True: the
+refund query answers `processing` instead of `refunded`, as while SSLCommerz's bank works on it).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Hooks:
     hang_validation: float = 0.0
     fail_init: bool = False
     deliver_ipn: bool = True
+    refunds_processing: bool = False
 
 
 @dataclass
@@ -180,7 +182,8 @@ class SslcommerzSim:
             refund = self.state.refunds.get(query["refund_ref_id"])
             if refund is None:
                 return {"APIConnect": "DONE", "status": "failed", "errorReason": "Not found"}
-            return {"APIConnect": "DONE", **refund, "status": "refunded"}
+            status = "processing" if self.hooks.refunds_processing else "refunded"
+            return {"APIConnect": "DONE", **refund, "status": status}
         tran_id = query.get("tran_id", "")
         with self.state.lock:
             found = [dict(t) for t in self.state.transactions.values() if t["tran_id"] == tran_id]
