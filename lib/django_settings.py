@@ -88,7 +88,10 @@ def database_settings() -> dict:
         db["DISABLE_SERVER_SIDE_CURSORS"] = config.database_transaction_pooler
     else:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        db.setdefault("OPTIONS", {})["timeout"] = 20
+        # The dev server is threaded and providers call back concurrently (SSLCommerz' IPN
+        # races the payer's return): transactions take the write lock when they begin, so
+        # writers queue for `timeout` seconds instead of failing with "database is locked".
+        db.setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
     return db
 
 

@@ -79,6 +79,15 @@ class DevProcess:
         assert found, f"`zest dev` did not print {pattern!r}:\n{self.output}"
         return found.group(1)
 
+    def wait_for(self, pattern: str, *, count: int = 1, seconds: float = 15) -> bool:
+        """True once `pattern` occurs `count` times in the output."""
+        deadline = time.monotonic() + seconds
+        while len(re.findall(pattern, self.output)) < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def simulator_url(self, provider: str) -> str:
         return self.printed(rf"^  {provider}\s+(http://\S+)$")
 
@@ -197,6 +206,7 @@ def test_a_wallet_order_is_paid_through_the_simulator_zest_dev_started(
     zest_dev, storefront, product, method
 ):
     provider = METHOD_PROVIDER.get(method, method)
+    seen = len(re.findall(r"POST /api/webhooks/sslcommerz \d{3}", zest_dev.output))
     number, phone = place_wallet_order(storefront, product, method)
 
     start = storefront.post(
@@ -219,6 +229,10 @@ def test_a_wallet_order_is_paid_through_the_simulator_zest_dev_started(
     paid = status.json()
     assert (paid["order_status"], paid["payment_status"]) == ("paid", "paid")
     assert [p["status"] for p in paid["payments"]] == ["captured"]
+    if provider == "sslcommerz":  # its IPN, posted while the payer returns, is answered too
+        assert zest_dev.wait_for(r"POST /api/webhooks/sslcommerz \d{3}", count=seen + 2)
+    served = re.findall(r"^  \S+ (/\S*) (\d{3}) \d+ms", zest_dev.output, re.MULTILINE)
+    assert [(path, status) for path, status in served if status.startswith("5")] == []
 
 
 def test_the_sign_in_stand_in_zest_dev_started_signs_a_user_in(zest_dev, storefront):
