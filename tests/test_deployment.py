@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from lib.conf import REPO_ROOT
 from lib.openapi import function_names
+from tests.locks import RUNTIME_LOCK, VERCEL_ENVIRONMENT, read_lock
 
 VERCEL_JSON = json.loads((REPO_ROOT / "vercel.json").read_text())
 OUTPUT = Path(os.environ.get("ZEST_VERCEL_OUTPUT", REPO_ROOT / ".vercel" / "output"))
@@ -89,3 +91,30 @@ def test_cron_is_compiled():
     crons = json.loads((OUTPUT / "config.json").read_text()).get("crons", [])
     assert crons == VERCEL_JSON["crons"]
     assert {"/api/cron/inventory-alerts"} <= {cron["path"] for cron in crons}
+
+
+# Installed by Vercel's Python builder itself, next to our dependencies.
+BUILDER_INJECTED = {"vercel-runtime", "pip"}
+
+
+def bundled_distributions(files: dict[str, str]) -> dict[str, str]:
+    """Name -> version of every distribution installed into a bundle's `_vendor`."""
+    found = {}
+    for path in files:
+        parts = path.split("/")
+        if len(parts) > 2 and parts[0] == "_vendor" and parts[1].endswith(".dist-info"):
+            name, version = parts[1].removesuffix(".dist-info").rsplit("-", 1)
+            found[canonicalize_name(name)] = version
+    return found
+
+
+def test_every_bundle_installs_exactly_the_runtime_lock():
+    locked = {
+        name: pin.version
+        for name, pin in read_lock(RUNTIME_LOCK).items()
+        if pin.applies(VERCEL_ENVIRONMENT)
+    }
+    for name, vc_config in function_configs().items():
+        bundled = bundled_distributions(vc_config["filePathMap"])
+        assert {dist: bundled.get(dist) for dist in locked} == locked, name
+        assert set(bundled) - set(locked) <= BUILDER_INJECTED, name
