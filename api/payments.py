@@ -21,7 +21,7 @@ from lib.access.permissions import Require
 from lib.errors import NotFound
 from lib.money import Money
 from lib.orders import selectors
-from lib.payments import refunds, services
+from lib.payments import refunds, services, starts
 from lib.payments import selectors as payment_selectors
 from lib.schemas import ErrorOut, IdempotencyKey, InputSchema
 
@@ -163,7 +163,7 @@ def start_payment(
     (8-128 characters) required: a retry returns the same payment and redirect, and the
     provider is called once."""
     order = order_for_payer(request, order_number, payload.phone if payload else "")
-    outcome = services.payment_start(order=order, idempotency_key=idempotency_key)
+    outcome = starts.payment_start(order=order, idempotency_key=idempotency_key)
     payment = outcome.payment
     return {
         "payment_id": payment.pk,
