@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 from db.models import Order, OrderItem, PaymentProvider
 from lib.access.context import get_access
 from lib.checkout import placement
+from lib.checkout.addresses import AddressInput, address_validate
 from lib.checkout.quote import quote_compute
 from lib.errors import ApiError
 from lib.i18n import request_language
@@ -25,6 +26,10 @@ from lib.schemas import CartToken, ErrorOut, IdempotencyKey, InputSchema
 
 router = Router(tags=["checkout"])
 MAX_LINES = 100
+
+
+class ShippingAddressIn(InputSchema, AddressInput):
+    """A one-off shipping address (guests, or a signed-in customer not using a saved one)."""
 
 
 class LineIn(InputSchema):
@@ -36,7 +41,7 @@ class LineIn(InputSchema):
 class CheckoutIn(InputSchema):
     lines: list[LineIn] | None = Field(None, max_length=MAX_LINES, description="Else the cart")
     address_id: UUID | None = Field(None, description="A saved address (signed in)")
-    address: dict[str, Any] | None = Field(None, description="A one-off address (AddressInput)")
+    address: ShippingAddressIn | None = None
     coupon_codes: list[str] = Field(default_factory=list, max_length=10)
     payment_method: PaymentProvider = PaymentProvider.COD
     email: str = Field("", max_length=255, description="Guests: email or phone required")
@@ -176,16 +181,9 @@ def source_lines(request, body: CheckoutIn, cart_token: str | None) -> tuple[lis
 
 def resolve_address(request, body: CheckoutIn) -> tuple[Any, Any]:
     """(ValidAddress, saved address id or None)."""
-    from lib.checkout.addresses import AddressInput, address_validate
-
     user_id = user_id_of(request)
     if body.address is not None:
-        try:
-            data = AddressInput(**body.address)
-        except Exception as exc:  # pydantic ValidationError
-            fields = {".".join(map(str, e["loc"])): [e["msg"]] for e in exc.errors()}
-            raise ApiError("validation_error", status=422, fields=fields) from exc
-        return address_validate(data=data), None
+        return address_validate(data=body.address), None
     if not user_id:
         raise ApiError("address_required", status=422)
     saved = placement.saved_address(user_id=user_id, address_id=body.address_id)

@@ -276,9 +276,15 @@ def test_every_json_request_body_refuses_unknown_fields(schema):
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
         if body is None:
             continue
-        names = [ref.rsplit("/", 1)[-1] for ref in refs_in(body["schema"])]
-        assert names, f"{method} {path}: an untyped body"
-        for name in names:
+        pending = [ref.rsplit("/", 1)[-1] for ref in refs_in(body["schema"])]
+        assert pending, f"{method} {path}: an untyped body"
+        seen: set[str] = set()
+        while pending:  # the body and every object nested in it
+            name = pending.pop()
+            if name in seen or "properties" not in components[name]:
+                continue
+            seen.add(name)
+            pending.extend(ref.rsplit("/", 1)[-1] for ref in refs_in(components[name]))
             if components[name].get("additionalProperties") is not False:
                 open_bodies.append(f"{method} {path}: {name}")
     assert open_bodies == []
