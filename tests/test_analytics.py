@@ -237,7 +237,7 @@ def test_recently_viewed_products_keep_order_and_skip_unlisted_ones_in_two_queri
     assert [item["slug"] for item in items] == [last.slug, first.slug]
     assert (items[0]["in_stock"], items[0]["image"]) == (False, None)
     assert items[1]["image"]["url"] == f"https://img.example/{first.slug}/0.png"
-    assert items[1]["price_display"] == "৳100.00"
+    assert items[1]["price"]["display"] == "৳100.00"
 
     bangla = call(
         api.reviews.app,
