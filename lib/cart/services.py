@@ -23,7 +23,7 @@ from lib.engagement.analytics import analytics_record
 from lib.errors import ApiError, NotFound
 from lib.i18n import Language
 from lib.inventory import with_available
-from lib.money import format_bdt, quantize_bdt
+from lib.money import quantize_bdt
 
 ZERO = Decimal("0.00")
 
@@ -158,15 +158,12 @@ class ViewLine:
     available: int = 0
     unavailable: bool = False
     warning: str | None = None
-    unit_price_display: str = ""
-    line_total_display: str = ""
 
 
 @dataclass(slots=True)
 class CartView:
     lines: list[ViewLine] = field(default_factory=list)
     subtotal: Decimal = ZERO
-    subtotal_display: str = ""
     item_count: int = 0
     has_problems: bool = False
 
@@ -214,7 +211,6 @@ def cart_view(*, key: str | None, language: Language = "en") -> CartView:
             view.subtotal += row.line_total
             view.item_count += row.quantity
     view.subtotal = quantize_bdt(view.subtotal)
-    view.subtotal_display = format_bdt(view.subtotal, language)
     return view
 
 
@@ -256,8 +252,6 @@ def view_line(
     row.available = max(available, 0)
     row.unit_price = quantize_bdt(price)
     row.line_total = quantize_bdt(price * line.quantity)
-    row.unit_price_display = format_bdt(row.unit_price, language)
-    row.line_total_display = format_bdt(row.line_total, language)
     if not listed:
         row.unavailable = True
         row.warning = "unavailable"
