@@ -44,11 +44,14 @@ def merge_schemas(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "title": "Zest Store API",
             "version": "1",
             "description": (
-                "E-commerce API for shops selling in Bangladesh. Money is BDT with two "
-                'decimals; errors are `{"error": {"code", "message", "fields"}}` in '
+                "E-commerce API for shops selling in Bangladesh. Every amount of money is "
+                '`{"amount": "445.00", "currency": "BDT", "display": "৳445.00"}` (`Money`); '
+                'errors are `{"error": {"code", "message", "fields"}}` (`ErrorOut`) in '
                 "English or Bangla by `Accept-Language`. Every call sends `X-API-Key` (plus "
-                "`X-API-Secret` for a secret key); signed-in calls add `Authorization: Bearer "
-                "<access token>` from `/api/v1/auth/login`. Use **Authorize** to enter them."
+                "`X-API-Secret` for a secret key, or a signature); signed-in calls add "
+                "`Authorization: Bearer <tokens.access_token>` from `/api/v1/auth/login`. Use "
+                "**Authorize** to enter them; per-call headers (`Idempotency-Key`, "
+                "`X-Cart-Token`) are parameters of the operations that read them."
             ),
         },
         "paths": {},
