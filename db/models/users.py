@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -53,12 +54,18 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
-    email = models.EmailField(_("email address"), max_length=255, unique=True)
+    # NULL for an account made with a phone number and a one-time code (no email yet).
+    email = models.EmailField(
+        _("email address"), max_length=255, unique=True, null=True, blank=True
+    )
     full_name = models.CharField(max_length=255, blank=True)
     phone = phone_field(db_index=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text=_("Can sign in to the admin site."))
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    phone_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the phone number was proved with an SMS code.")
+    )
     role = models.CharField(max_length=20, choices=UserRole.choices, default=UserRole.CUSTOMER)
     preferred_language = models.CharField(
         max_length=2, choices=Language.choices, default=Language.ENGLISH
@@ -80,15 +87,21 @@ class User(AbstractBaseUser, PermissionsMixin, TimeStampedModel):
                 name="users_email_ci_unique",
                 violation_error_message=_("A user with this email address already exists."),
             ),
+            # One account per proved phone number (unverified numbers may repeat).
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(phone_verified_at__isnull=False),
+                name="users_verified_phone_unique",
+            ),
         ]
         indexes = [models.Index(fields=["role", "-created_at"], name="users_role_created_idx")]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or self.phone
 
     def clean(self) -> None:
         super().clean()
-        self.email = type(self).objects.normalize_email(self.email)
+        self.email = type(self).objects.normalize_email(self.email) or None
 
     @property
     def is_email_verified(self) -> bool:
