@@ -350,10 +350,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cash on delivery is not available for an order this large.",
         "এত বড় অর্ডারে ক্যাশ অন ডেলিভারি পাওয়া যায় না।",
     ),
-    "idempotency_key_required": (
-        "Send an Idempotency-Key header of 8 to 128 characters.",
-        "৮ থেকে ১২৮ অক্ষরের একটি Idempotency-Key হেডার পাঠান।",
-    ),
     "idempotency_key_reused": (
         "This Idempotency-Key was already used for a different order.",
         "এই Idempotency-Key আগেই অন্য একটি অর্ডারে ব্যবহার করা হয়েছে।",
