@@ -18,7 +18,7 @@ from lib.access.permissions import Require
 from lib.discounts import admin as services
 from lib.money import Money
 from lib.pagination import PageParams, paginate
-from lib.schemas import ErrorOut, InputSchema
+from lib.schemas import ErrorOut, InputSchema, PositiveCount
 
 router = Router(tags=["admin: discounts"])
 ACCESS = Require("orders:manage", scope="orders:manage")
@@ -45,8 +45,8 @@ class DiscountBase(InputSchema):
     min_order: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    usage_limit: int | None = Field(None, ge=1)
-    usage_limit_per_customer: int | None = Field(None, ge=1)
+    usage_limit: PositiveCount | None = None
+    usage_limit_per_customer: PositiveCount | None = None
     stackable: bool = False
     priority: int = Field(0, ge=0, le=32767)
     is_active: bool = True

@@ -32,6 +32,12 @@ class ErrorOut(Schema):
     error: ErrorDetailOut
 
 
+# The largest value an `integer` column holds (PostgreSQL and SQLite alike): counts a client
+# sends are bounded by it in the schema, so the refusal names the field (the database's own
+# refusal, 422 `value_out_of_range`, cannot).
+INT32_MAX = 2_147_483_647
+PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
 IDEMPOTENCY_KEY = "Idempotency-Key"
 CART_TOKEN = "X-Cart-Token"  # noqa: S105 - a header name
 

@@ -187,7 +187,7 @@ def test_an_integer_past_its_column_range_is_422_and_nothing_is_stored(signed_in
         api.discounts.app, "POST", "/api/v1/admin/discounts", json_body=body, headers=headers
     )
 
-    assert refusal(response) == (422, "value_out_of_range", [])
+    assert refusal(response) == (422, "validation_error", ["usage_limit"])
     assert not Discount.objects.exists()
 
 
