@@ -8,8 +8,12 @@ from "the courier said no".
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -69,3 +73,55 @@ def courier_message(body: dict, default: str) -> str:
         details = "; ".join(f"{key}: {value}" for key, value in errors.items())
         message = f"{message} ({details})" if message else details
     return str(message or default)[:500]
+
+
+# --- shared by the adapters' webhook checks and parsers --------------------------------------
+
+DHAKA = ZoneInfo("Asia/Dhaka")
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a secret a webhook carries; an unset secret matches nothing."""
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name (Django's request.headers, or a plain dict)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if str(k).lower() == lowered), None)
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    scheme, _, token = (header_value(headers, "Authorization") or "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def decimal_or_none(raw: Any) -> Decimal | None:
+    """A courier's number (int, float or numeric string) as Decimal; None when absent or junk."""
+    if raw is None or raw == "" or isinstance(raw, bool):
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def courier_time(raw: Any) -> datetime | None:
+    """A courier's "YYYY-MM-DD HH:MM:SS" (Bangladesh time when it names no zone) or ISO-8601
+    time, as timezone-aware UTC; None when absent or unreadable."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=DHAKA)
+    return moment.astimezone(UTC)
