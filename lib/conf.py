@@ -538,12 +538,44 @@ def load_sslcommerz_config() -> SslcommerzConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SteadfastConfig:
+    """Steadfast Courier (lib/couriers/steadfast.py). Steadfast publishes no sandbox: locally
+    `zest dev` and the tests point the base URL at devtools/courier_sims/steadfast.py. The
+    keys come from the merchant panel; the webhook token is the "Auth Token (Bearer)" entered
+    there. Steadfast has no price API: quotes are an estimate from the tariff below."""
+
+    base_url: str = "https://portal.packzy.com/api/v1"
+    api_key: str = ""
+    secret_key: str = ""
+    webhook_token: str = ""
+    tracking_url: str = "https://steadfast.com.bd/t/{code}"
+    base_fee: str = "80"  # BDT per parcel (S-DOC tariff notes: minimum pick-and-drop charge)
+    cod_percent: str = "1"  # % of the cash collected (S-DOC: 1% COD and risk charge)
+    http_timeout: float = 10.0
+
+
+def load_steadfast_config() -> SteadfastConfig:
+    defaults = SteadfastConfig()
+    return SteadfastConfig(
+        base_url=env_str("STEADFAST_BASE_URL", defaults.base_url).rstrip("/"),
+        api_key=env_str("STEADFAST_API_KEY"),
+        secret_key=env_str("STEADFAST_SECRET_KEY"),
+        webhook_token=env_str("STEADFAST_WEBHOOK_TOKEN"),
+        tracking_url=env_str("STEADFAST_TRACKING_URL", defaults.tracking_url),
+        base_fee=env_str("STEADFAST_BASE_FEE", defaults.base_fee),
+        cod_percent=env_str("STEADFAST_COD_PERCENT", defaults.cod_percent),
+        http_timeout=env_float("COURIER_HTTP_TIMEOUT", defaults.http_timeout),
+    )
+
+
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
     "config": load_config,
     "checkout_config": load_checkout_config,
     "payment_config": load_payment_config,
     "bkash_config": load_bkash_config,
+    "steadfast_config": load_steadfast_config,
 }
 
 if TYPE_CHECKING:
@@ -551,6 +583,7 @@ if TYPE_CHECKING:
     checkout_config: CheckoutConfig
     payment_config: PaymentConfig
     bkash_config: BkashConfig
+    steadfast_config: SteadfastConfig
 
 
 def __getattr__(name: str) -> Any:
