@@ -569,6 +569,48 @@ def load_steadfast_config() -> SteadfastConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PathaoConfig:
+    """Pathao Courier merchant API (lib/couriers/pathao.py). No default base URL: the adapter
+    refuses to run without one; `zest dev` and the tests point it at
+    devtools/courier_sims/pathao.py (sandbox: https://courier-api-sandbox.pathao.com, live:
+    https://api-hermes.pathao.com). The webhook secret is the one entered in the merchant
+    panel's Webhook Integration. Which token flow Pathao prefers today is not public:
+    `password` (issue-token, documented) or `client_credentials` (external/login, used by
+    Pathao's own plugin)."""
+
+    base_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    username: str = ""
+    password: str = ""
+    store_id: str = ""
+    webhook_secret: str = ""
+    auth_flow: str = "password"
+    default_city_id: int = 1  # Dhaka in Pathao's city list, when a district matches no city
+    default_zone_id: int = 0  # 0: the city's first zone, when an area matches no zone
+    tracking_url: str = "https://merchant.pathao.com/tracking?consignment_id={code}"
+    http_timeout: float = 10.0
+
+
+def load_pathao_config() -> PathaoConfig:
+    defaults = PathaoConfig()
+    return PathaoConfig(
+        base_url=env_str("PATHAO_BASE_URL").rstrip("/"),
+        client_id=env_str("PATHAO_CLIENT_ID"),
+        client_secret=env_str("PATHAO_CLIENT_SECRET"),
+        username=env_str("PATHAO_USERNAME"),
+        password=env_str("PATHAO_PASSWORD"),
+        store_id=env_str("PATHAO_STORE_ID"),
+        webhook_secret=env_str("PATHAO_WEBHOOK_SECRET"),
+        auth_flow=env_str("PATHAO_AUTH_FLOW", defaults.auth_flow).lower(),
+        default_city_id=env_int("PATHAO_DEFAULT_CITY_ID", defaults.default_city_id),
+        default_zone_id=env_int("PATHAO_DEFAULT_ZONE_ID", defaults.default_zone_id),
+        tracking_url=env_str("PATHAO_TRACKING_URL", defaults.tracking_url),
+        http_timeout=env_float("COURIER_HTTP_TIMEOUT", defaults.http_timeout),
+    )
+
+
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
     "config": load_config,
@@ -576,6 +618,7 @@ LAZY_SETTINGS = {
     "payment_config": load_payment_config,
     "bkash_config": load_bkash_config,
     "steadfast_config": load_steadfast_config,
+    "pathao_config": load_pathao_config,
 }
 
 if TYPE_CHECKING:
@@ -584,6 +627,7 @@ if TYPE_CHECKING:
     payment_config: PaymentConfig
     bkash_config: BkashConfig
     steadfast_config: SteadfastConfig
+    pathao_config: PathaoConfig
 
 
 def __getattr__(name: str) -> Any:
