@@ -25,6 +25,10 @@ from db.models import (
     ApiKey,
     ApiKeySecret,
     Category,
+    Consignment,
+    ConsignmentEvent,
+    CourierPayout,
+    CourierPayoutLine,
     Discount,
     DiscountRedemption,
     District,
@@ -600,6 +604,16 @@ def build_store(n: int) -> Order:
     )
     Refund.objects.create(payment=payment, amount=Decimal("5.00"), actor=user)
     OutboxMessage.objects.create(topic="email.order_confirmation")
+    consignment = Consignment.objects.create(
+        order=order, courier="steadfast", consignment_id=f"SF{n}", state="delivered"
+    )
+    ConsignmentEvent.objects.create(
+        consignment=consignment, source="webhook", state="delivered", dedupe_key=f"sf-{n}"
+    )
+    payout = CourierPayout.objects.create(courier="steadfast", reference=f"P{n}")
+    CourierPayoutLine.objects.create(
+        payout=payout, consignment=consignment, consignment_ref=f"SF{n}", amount=Decimal(10)
+    )
     return order
 
 

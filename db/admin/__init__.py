@@ -34,6 +34,14 @@ from db.admin.checkout import (
     UpazilaAdmin,
 )
 from db.admin.common import ReadOnlyMixin
+from db.admin.couriers import (
+    ConsignmentAdmin,
+    ConsignmentEventAdmin,
+    ConsignmentEventInline,
+    CourierPayoutAdmin,
+    CourierPayoutLineAdmin,
+    CourierPayoutLineInline,
+)
 from db.admin.operations import (
     InventoryAlertAdmin,
     OutboxMessageAdmin,
@@ -82,6 +90,12 @@ __all__ = [
     "ApiKeySecretInline",
     "CategoryAdmin",
     "ChildCategoryInline",
+    "ConsignmentAdmin",
+    "ConsignmentEventAdmin",
+    "ConsignmentEventInline",
+    "CourierPayoutAdmin",
+    "CourierPayoutLineAdmin",
+    "CourierPayoutLineInline",
     "DiscountAdmin",
     "DiscountRedemptionAdmin",
     "DistrictAdmin",

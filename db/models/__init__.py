@@ -25,6 +25,16 @@ from .checkout import (
     ShippingZone,
     Upazila,
 )
+from .couriers import (
+    TERMINAL_CONSIGNMENT_STATES,
+    Consignment,
+    ConsignmentEvent,
+    ConsignmentEventSource,
+    ConsignmentState,
+    CourierName,
+    CourierPayout,
+    CourierPayoutLine,
+)
 from .inventory import (
     InventoryAlert,
     InventoryAlertKind,
@@ -48,12 +58,20 @@ from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
 
 __all__ = [
     "E164_VALIDATOR",
+    "TERMINAL_CONSIGNMENT_STATES",
     "ZERO",
     "Address",
     "ApiKey",
     "ApiKeyKind",
     "ApiKeySecret",
     "Category",
+    "Consignment",
+    "ConsignmentEvent",
+    "ConsignmentEventSource",
+    "ConsignmentState",
+    "CourierName",
+    "CourierPayout",
+    "CourierPayoutLine",
     "CreatedModel",
     "Currency",
     "Discount",
