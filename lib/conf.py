@@ -611,8 +611,54 @@ def load_pathao_config() -> PathaoConfig:
     )
 
 
+# --- SMS gateways (lib/sms/) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SmsConfig:
+    """SMS: which gateway sends (`console` prints and delivers nothing), its credentials, the
+    per-number cap and whether order news goes out by SMS. Locally `zest dev` points the
+    SSL Wireless adapter at devtools/sms_sims/gateway.py unless SMS_BACKEND is set."""
+
+    backend: str = "console"  # console | sslwireless | smsnetbd | bulksmsbd
+    http_timeout: float = 10.0
+    max_per_number_per_hour: int = 10
+    order_notifications: bool = True
+    sslwireless_base_url: str = "https://smsplus.sslwireless.com"
+    sslwireless_api_token: str = ""
+    sslwireless_sid: str = ""
+    smsnetbd_base_url: str = "https://api.sms.net.bd"
+    smsnetbd_api_key: str = ""
+    smsnetbd_sender_id: str = ""
+    bulksmsbd_base_url: str = "https://bulksmsbd.net"
+    bulksmsbd_api_key: str = ""
+    bulksmsbd_sender_id: str = ""
+
+
+def load_sms_config() -> SmsConfig:
+    defaults = SmsConfig()
+    return SmsConfig(
+        backend=env_str("SMS_BACKEND", defaults.backend).lower(),
+        http_timeout=env_float("SMS_HTTP_TIMEOUT", defaults.http_timeout),
+        max_per_number_per_hour=env_int(
+            "SMS_MAX_PER_NUMBER_PER_HOUR", defaults.max_per_number_per_hour
+        ),
+        order_notifications=env_bool("SMS_ORDER_NOTIFICATIONS", defaults.order_notifications),
+        sslwireless_base_url=env_str("SSLWIRELESS_BASE_URL", defaults.sslwireless_base_url),
+        sslwireless_api_token=env_str("SSLWIRELESS_API_TOKEN"),
+        sslwireless_sid=env_str("SSLWIRELESS_SID"),
+        smsnetbd_base_url=env_str("SMSNETBD_BASE_URL", defaults.smsnetbd_base_url),
+        smsnetbd_api_key=env_str("SMSNETBD_API_KEY"),
+        smsnetbd_sender_id=env_str("SMSNETBD_SENDER_ID"),
+        bulksmsbd_base_url=env_str("BULKSMSBD_BASE_URL", defaults.bulksmsbd_base_url),
+        bulksmsbd_api_key=env_str("BULKSMSBD_API_KEY"),
+        bulksmsbd_sender_id=env_str("BULKSMSBD_SENDER_ID"),
+    )
+
+
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
+    "sms_config": load_sms_config,
     "config": load_config,
     "checkout_config": load_checkout_config,
     "payment_config": load_payment_config,
@@ -623,6 +669,7 @@ LAZY_SETTINGS = {
 
 if TYPE_CHECKING:
     config: Config
+    sms_config: SmsConfig
     checkout_config: CheckoutConfig
     payment_config: PaymentConfig
     bkash_config: BkashConfig
