@@ -538,6 +538,36 @@ def load_sslcommerz_config() -> SslcommerzConfig:
     )
 
 
+# --- couriers (lib/couriers/) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CourierConfig:
+    """Settings shared by every courier (lib/couriers/): parcel defaults, the poll cron."""
+
+    http_timeout: float = 10.0
+    default_weight_grams: int = 500  # a parcel whose products carry no weight
+    poll_after_minutes: int = 180  # the cron asks about consignments quiet this long
+    poll_batch: int = 50
+    # A booking whose courier call never came back (the instance died) may be retried after.
+    booking_stale_seconds: int = 120
+
+
+def load_courier_config() -> CourierConfig:
+    defaults = CourierConfig()
+    return CourierConfig(
+        http_timeout=env_float("COURIER_HTTP_TIMEOUT", defaults.http_timeout),
+        default_weight_grams=env_int(
+            "COURIER_DEFAULT_WEIGHT_GRAMS", defaults.default_weight_grams
+        ),
+        poll_after_minutes=env_int("COURIER_POLL_AFTER_MINUTES", defaults.poll_after_minutes),
+        poll_batch=env_int("COURIER_POLL_BATCH", defaults.poll_batch),
+        booking_stale_seconds=env_int(
+            "COURIER_BOOKING_STALE_SECONDS", defaults.booking_stale_seconds
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SteadfastConfig:
     """Steadfast Courier (lib/couriers/steadfast.py). Steadfast publishes no sandbox: locally
@@ -662,6 +692,7 @@ LAZY_SETTINGS = {
     "config": load_config,
     "checkout_config": load_checkout_config,
     "payment_config": load_payment_config,
+    "courier_config": load_courier_config,
     "bkash_config": load_bkash_config,
     "steadfast_config": load_steadfast_config,
     "pathao_config": load_pathao_config,
@@ -672,6 +703,7 @@ if TYPE_CHECKING:
     sms_config: SmsConfig
     checkout_config: CheckoutConfig
     payment_config: PaymentConfig
+    courier_config: CourierConfig
     bkash_config: BkashConfig
     steadfast_config: SteadfastConfig
     pathao_config: PathaoConfig
