@@ -582,6 +582,9 @@ class SteadfastConfig:
     tracking_url: str = "https://steadfast.com.bd/t/{code}"
     base_fee: str = "80"  # BDT per parcel (S-DOC tariff notes: minimum pick-and-drop charge)
     cod_percent: str = "1"  # % of the cash collected (S-DOC: 1% COD and risk charge)
+    # What `pending` means for the order (Steadfast sends no picked-up signal): in_transit,
+    # picked_up or booked.
+    pending_state: str = "in_transit"
     http_timeout: float = 10.0
 
 
@@ -595,6 +598,7 @@ def load_steadfast_config() -> SteadfastConfig:
         tracking_url=env_str("STEADFAST_TRACKING_URL", defaults.tracking_url),
         base_fee=env_str("STEADFAST_BASE_FEE", defaults.base_fee),
         cod_percent=env_str("STEADFAST_COD_PERCENT", defaults.cod_percent),
+        pending_state=env_str("STEADFAST_PENDING_STATE", defaults.pending_state),
         http_timeout=env_float("COURIER_HTTP_TIMEOUT", defaults.http_timeout),
     )
 
