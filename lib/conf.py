@@ -645,6 +645,53 @@ def load_pathao_config() -> PathaoConfig:
     )
 
 
+def env_pairs(name: str) -> tuple[tuple[str, str], ...]:
+    """`"a=b,c=d"` as (("a", "b"), ("c", "d")); items without `=` are ignored."""
+    pairs = (item.partition("=") for item in env_list(name))
+    return tuple((key.strip(), value.strip()) for key, eq, value in pairs if eq and key.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class RedxConfig:
+    """RedX OpenAPI v1.0.0-beta (lib/couriers/redx.py). No default base URL: the adapter
+    refuses to run without one; `zest dev` and the tests point it at
+    devtools/courier_sims/redx.py (sandbox: https://sandbox.redx.com.bd/v1.0.0-beta, live:
+    https://openapi.redx.com.bd/v1.0.0-beta). The access token is the static JWT of the
+    merchant panel's developer page. RedX signs no webhook: the callback URL registered in
+    its panel carries our token as `?token=`. Not public, so configurable: the tracking page,
+    statuses beyond the documented ones (`status=state` pairs) and RedX's spelling of a
+    district where it differs from ours (`ours=theirs`)."""
+
+    base_url: str = ""
+    access_token: str = ""
+    pickup_store_id: int = 0  # 0: RedX's default pickup store
+    pickup_area_id: int = 0  # the pickup store's area, needed by the charge calculator
+    default_area_id: int = 0  # 0: an area RedX does not list is refused (courier_area_unknown)
+    webhook_token: str = ""
+    tracking_url: str = "https://redx.com.bd/track-parcel/?trackingId={code}"
+    area_cache_seconds: int = 86400
+    extra_statuses: tuple[tuple[str, str], ...] = ()
+    district_names: tuple[tuple[str, str], ...] = ()
+    http_timeout: float = 10.0
+
+
+def load_redx_config() -> RedxConfig:
+    defaults = RedxConfig()
+    return RedxConfig(
+        base_url=env_str("REDX_BASE_URL").rstrip("/"),
+        access_token=env_str("REDX_ACCESS_TOKEN"),
+        pickup_store_id=env_int("REDX_PICKUP_STORE_ID", defaults.pickup_store_id),
+        pickup_area_id=env_int("REDX_PICKUP_AREA_ID", defaults.pickup_area_id),
+        default_area_id=env_int("REDX_DEFAULT_AREA_ID", defaults.default_area_id),
+        webhook_token=env_str("REDX_WEBHOOK_TOKEN"),
+        tracking_url=env_str("REDX_TRACKING_URL", defaults.tracking_url),
+        area_cache_seconds=env_int("REDX_AREA_CACHE_SECONDS", defaults.area_cache_seconds),
+        extra_statuses=env_pairs("REDX_EXTRA_STATUSES"),
+        district_names=env_pairs("REDX_DISTRICT_NAMES"),
+        http_timeout=env_float("COURIER_HTTP_TIMEOUT", defaults.http_timeout),
+    )
+
+
 # --- SMS gateways (lib/sms/) ----------------------------------------------------------
 
 
@@ -700,6 +747,7 @@ LAZY_SETTINGS = {
     "bkash_config": load_bkash_config,
     "steadfast_config": load_steadfast_config,
     "pathao_config": load_pathao_config,
+    "redx_config": load_redx_config,
 }
 
 if TYPE_CHECKING:
@@ -711,6 +759,7 @@ if TYPE_CHECKING:
     bkash_config: BkashConfig
     steadfast_config: SteadfastConfig
     pathao_config: PathaoConfig
+    redx_config: RedxConfig
 
 
 def __getattr__(name: str) -> Any:

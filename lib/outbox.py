@@ -13,7 +13,8 @@ Rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED` (on PostgreSQL) and le
 never deliver the same message and one that dies mid-way is retried after the lease.
 Delivery is at least once: handlers are idempotent (an id in the payload, an upsert). A
 failure is retried with exponential backoff through `available_at`, and the message is
-given up on (`failed`) after `MAX_ATTEMPTS`.
+given up on (`failed`) after `MAX_ATTEMPTS`, or at once when the handler raises an error
+whose `retryable` attribute is False (a permanent refusal).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ BUILTIN_HANDLERS: dict[str, str] = {
     "email.send": "lib.email.email_send",
     "activity.record": "lib.access.activity.activity_store",
     "auth.password_reset": "lib.access.recovery.password_reset_deliver",
+    "sms.send": "lib.sms.delivery.sms_deliver",
 }
 CLAIM_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
@@ -139,7 +141,9 @@ def outbox_deliver(message: OutboxMessage) -> bool:
             raise LookupError(f"no outbox handler for topic {message.topic!r}")
         handler(message.payload)  # outside any transaction: handlers may talk to the network
     except Exception as exc:
-        gave_up = message.attempts >= MAX_ATTEMPTS
+        # An error saying it is not worth retrying (`retryable = False`, e.g. a gateway
+        # refusing a number) gives up at once.
+        gave_up = message.attempts >= MAX_ATTEMPTS or getattr(exc, "retryable", True) is False
         logger.warning(
             "outbox %s %s attempt %d failed%s: %s: %s",
             message.topic,

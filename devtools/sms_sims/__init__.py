@@ -1,0 +1,1 @@
+"""Local SMS gateways for `zest dev` and the tests (devtools/sms_sims/gateway.py)."""
