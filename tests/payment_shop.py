@@ -27,6 +27,7 @@ from tests.support import WsgiResponse, call
 
 _numbers = itertools.count(1)
 TIMEOUT = 0.5  # seconds our provider calls wait in these tests
+GUEST_EMAIL = "guest@shop.test"  # a guest's contact on orders placed with the server key
 
 
 @pytest.fixture
@@ -41,7 +42,17 @@ def upay(kv, monkeypatch):
 @pytest.fixture
 def bkash(kv, monkeypatch):
     server = start_bkash_simulator()
-    settings = bkash_sim.env(server.url)
+    bkash_config_set(monkeypatch, server.url)
+    monkeypatch.setattr(
+        conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=TIMEOUT)
+    )
+    yield server
+    server.stop()
+
+
+def bkash_config_set(monkeypatch, url: str) -> None:
+    """Points the bKash adapter at a simulator, with the credentials the simulator accepts."""
+    settings = bkash_sim.env(url)
     monkeypatch.setattr(
         conf,
         "bkash_config",
@@ -54,11 +65,6 @@ def bkash(kv, monkeypatch):
             password=settings["BKASH_PASSWORD"],
         ),
     )
-    monkeypatch.setattr(
-        conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=TIMEOUT)
-    )
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -81,9 +87,18 @@ def shop_product(price: str = "445.00"):
     return factories.product(category=factories.category(), price=Decimal(price), images=0)
 
 
-def order_place(product, headers: dict[str, str], method: str) -> Order:
+def order_place(
+    product,
+    headers: dict[str, str],
+    method: str,
+    *,
+    quantity: int = 1,
+    email: str = "karim@shop.test",
+) -> Order:
+    """An order of `quantity` of `product` placed through checkout, awaiting its payment by
+    `method`; `headers` say who places it (a signed-in customer, or the server key for a guest)."""
     body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 1}],
+        "lines": [{"product_id": str(product.pk), "quantity": quantity}],
         "address": {
             "full_name": "Karim Ahmed",
             "phone": "01812345678",
@@ -91,7 +106,7 @@ def order_place(product, headers: dict[str, str], method: str) -> Order:
             "division": "Dhaka",
             "district": "Dhaka",
         },
-        "email": "karim@shop.test",
+        "email": email,
         "payment_method": method,
     }
     key = {"Idempotency-Key": f"order-{next(_numbers):08d}-key"}
@@ -106,6 +121,20 @@ def order_place(product, headers: dict[str, str], method: str) -> Order:
     order = Order.objects.get(number=reply.json()["number"])
     assert order.status == "awaiting_payment"
     return order
+
+
+# The payer's return from a provider's page and the storefront's landing for it: the button
+# pressed, the amount the provider then reports instead (None: the one asked), whether the
+# order ends paid, and the landing's status.
+PAYER_RETURNS = (
+    ("action", "tamper", "paid", "landing"),
+    [
+        ("pay", None, True, "paid"),
+        ("fail", None, False, "failed"),
+        ("cancel", None, False, "cancelled"),
+        ("pay", "1.00", False, "failed"),
+    ],
+)
 
 
 def payment_start_http(order: Order, headers: dict[str, str], key: str) -> WsgiResponse:

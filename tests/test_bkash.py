@@ -4,7 +4,6 @@ return through the webhook to a paid order."""
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import itertools
 import json
 import threading
@@ -19,6 +18,7 @@ from devtools.payment_sims.bkash import start_bkash_simulator
 from lib import conf
 from lib.payments.base import ProviderError
 from lib.payments.bkash import TOKEN_KEY, BkashGateway
+from tests.payment_shop import GUEST_EMAIL, bkash_config_set, order_place, shop_product
 
 _invoices = itertools.count(1)
 
@@ -242,55 +242,8 @@ def test_no_base_url_is_not_configured():
 
 @pytest.fixture
 def shop(sim, monkeypatch):
-    from django.apps import apps
-
-    from tests import factories
-
-    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
-    settings = sim_module.env(sim.url)
-    monkeypatch.setattr(
-        conf,
-        "bkash_config",
-        dataclasses.replace(
-            conf.bkash_config,
-            base_url=settings["BKASH_BASE_URL"],
-            app_key=settings["BKASH_APP_KEY"],
-            app_secret=settings["BKASH_APP_SECRET"],
-            username=settings["BKASH_USERNAME"],
-            password=settings["BKASH_PASSWORD"],
-        ),
-    )
-    category = factories.category()
-    return factories.product(category=category, price=Decimal("500.00"), images=0)
-
-
-def place_order(product, server_key):
-    import api.checkout
-    from db.models import Order
-    from tests.support import call
-
-    reply = call(
-        api.checkout.app,
-        "POST",
-        "/api/v1/checkout/orders",
-        json_body={
-            "lines": [{"product_id": str(product.pk), "quantity": 1}],
-            "address": {
-                "full_name": "Karim Ahmed",
-                "phone": "01812345678",
-                "address_line1": "Flat 3B, Road 7",
-                "division": "Dhaka",
-                "district": "Dhaka",
-            },
-            "email": "guest@shop.test",
-            "payment_method": "bkash",
-        },
-        headers={**server_key, "Idempotency-Key": f"bkash-{next(_invoices):08d}"},
-    )
-    assert reply.status, reply.body
-    order = Order.objects.get(number=reply.json()["number"])
-    assert order.status == "awaiting_payment"
-    return order
+    bkash_config_set(monkeypatch, sim.url)
+    return shop_product("500.00")
 
 
 def pay_through_webhook(sim, order, action="pay"):
@@ -313,7 +266,7 @@ def test_end_to_end_a_bkash_order_is_paid_once(sim, shop, server_key):
     import api.webhooks.bkash
     from tests.support import call
 
-    order = place_order(shop, server_key)
+    order = order_place(shop, server_key, "bkash", email=GUEST_EMAIL)
     outcome, result = pay_through_webhook(sim, order)
     order.refresh_from_db()
     assert (order.status, order.payment_status) == ("paid", "paid")
@@ -335,7 +288,7 @@ def test_end_to_end_a_bkash_order_is_paid_once(sim, shop, server_key):
 
 @pytest.mark.django_db(transaction=True)
 def test_end_to_end_a_tampered_amount_is_refused(sim, shop, server_key):
-    order = place_order(shop, server_key)
+    order = order_place(shop, server_key, "bkash", email=GUEST_EMAIL)
     sim.tamper_next_amount("1.00")
     outcome, result = pay_through_webhook(sim, order)
     order.refresh_from_db()
@@ -373,7 +326,7 @@ def started_payment(sim, order):
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_returns_execute_the_payment_once(sim, shop, server_key):
-    order = place_order(shop, server_key)
+    order = order_place(shop, server_key, "bkash", email=GUEST_EMAIL)
     outcome = started_payment(sim, order)
     callback = payer(outcome.redirect_url, "pay")
     query = "&".join(f"{k}={v}" for k, v in callback.items())
@@ -410,7 +363,7 @@ def test_a_later_success_return_queries_instead_of_executing_again(
     monkeypatch.setattr(
         conf, "payment_config", dataclasses.replace(conf.payment_config, http_timeout=0.5)
     )
-    order = place_order(shop, server_key)
+    order = order_place(shop, server_key, "bkash", email=GUEST_EMAIL)
     outcome = started_payment(sim, order)
     query = "&".join(f"{k}={v}" for k, v in payer(outcome.redirect_url, "pay").items())
     sim.hang_next_execute(1.5)
@@ -437,7 +390,7 @@ def test_an_edited_failure_return_of_an_approved_payment_is_never_executed(
 ):
     """The payer approved at bKash, but the return says failure/cancel (or nothing): bKash
     is asked, not told; what it says (still initiated) is what is recorded."""
-    order = place_order(shop, server_key)
+    order = order_place(shop, server_key, "bkash", email=GUEST_EMAIL)
     outcome = started_payment(sim, order)
     callback = payer(outcome.redirect_url, "pay") | {"status": status}
     query = "&".join(f"{k}={v}" for k, v in callback.items() if v)
@@ -459,7 +412,7 @@ def test_an_edited_failure_return_of_an_approved_payment_is_never_executed(
 def test_the_payer_lands_on_one_vocabulary_with_the_order_number(
     sim, shop, server_key, action, landing, executes
 ):
-    order = place_order(shop, server_key)
+    order = order_place(shop, server_key, "bkash", email=GUEST_EMAIL)
     outcome, result = pay_through_webhook(sim, order, action)
     assert result == {"order": [order.number], "status": [landing]}
     assert sim_report(sim, outcome.payment.transaction_id)["executeCalls"] == executes

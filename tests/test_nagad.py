@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 import httpx
 import pytest
 
+import api.webhooks.nagad
 from devtools.payment_sims.nagad import (
     new_private_key,
     private_pem,
@@ -21,6 +22,7 @@ from devtools.payment_sims.nagad import (
 from lib.conf import REPO_ROOT, NagadConfig
 from lib.payments.base import ProviderError
 from lib.payments.nagad import NagadKeyError, gateway, load_private_key, load_public_key
+from tests.payment_shop import GUEST_EMAIL, PAYER_RETURNS, order_place, shop_product, webhook_follow
 
 MERCHANT_ID = "683002007104225"
 CALLBACK = "https://shop.example/api/webhooks/nagad"
@@ -265,62 +267,14 @@ def nagad_env(sim, merchant_key, kv, monkeypatch):
     return sim
 
 
-def awaiting_nagad_order(server_key):
-    import importlib
-
-    from django.apps import apps
-
-    import api.checkout
-    from db.models import Order
-    from tests import factories
-    from tests.support import call
-
-    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
-    product = factories.product(category=factories.category(), price=Decimal("625.00"), images=0)
-    body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 2}],
-        "address": {
-            "full_name": "Karim Ahmed",
-            "phone": "01812345678",
-            "address_line1": "Flat 3B, Road 7",
-            "division": "Dhaka",
-            "district": "Dhaka",
-        },
-        "email": "guest@shop.test",
-        "payment_method": "nagad",
-    }
-    headers = {**server_key, "Idempotency-Key": f"nagad-order-{os.urandom(6).hex()}"}
-    response = call(
-        api.checkout.app, "POST", "/api/v1/checkout/orders", json_body=body, headers=headers
-    )
-    assert response.status == 201, response.body
-    return Order.objects.get(pk=response.json()["id"])
-
-
-def webhook(location: str):
-    import api.webhooks.nagad
-    from tests.support import call
-
-    parts = urlsplit(location)
-    return call(api.webhooks.nagad.app, "GET", f"{parts.path}?{parts.query}")
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("action", "tamper", "paid", "landing"),
-    [
-        ("pay", None, True, "paid"),
-        ("cancel", None, False, "cancelled"),
-        ("fail", None, False, "failed"),
-        ("pay", "1.00", False, "failed"),
-    ],
-)
+@pytest.mark.parametrize(*PAYER_RETURNS)
 def test_the_payer_return_settles_the_order(nagad_env, server_key, action, tamper, paid, landing):
     from db.models import PaymentEvent
     from lib.conf import config
     from lib.payments.services import payment_start
 
-    order = awaiting_nagad_order(server_key)
+    order = order_place(shop_product("625.00"), server_key, "nagad", quantity=2, email=GUEST_EMAIL)
     outcome = payment_start(
         order=order, idempotency_key=f"pay-{order.pk}", callback_base="https://api.shop.test"
     )
@@ -333,7 +287,7 @@ def test_the_payer_return_settles_the_order(nagad_env, server_key, action, tampe
     if tamper:
         nagad_env.sim.hooks.tamper_amount = tamper
 
-    response = webhook(location)
+    response = webhook_follow(api.webhooks.nagad.app, location)
     assert response.status == 302
     target = response.headers["location"]
     assert target.startswith(f"{config.storefront_url}/checkout/result?")
@@ -344,7 +298,8 @@ def test_the_payer_return_settles_the_order(nagad_env, server_key, action, tampe
     )
     if paid:
         assert order.status == "paid"
-        assert webhook(location).status == 302  # a repeated return changes nothing
+        again = webhook_follow(api.webhooks.nagad.app, location)
+        assert again.status == 302  # a repeated return changes nothing
         captured = PaymentEvent.objects.filter(payment=outcome.payment, event_type="captured")
         assert captured.count() == 1
     else:
@@ -355,7 +310,10 @@ def test_the_payer_return_settles_the_order(nagad_env, server_key, action, tampe
 
 @pytest.mark.django_db
 def test_a_forged_return_for_an_unknown_payment_lands_on_a_failed_result(nagad_env):
-    response = webhook("/api/webhooks/nagad?payment_ref_id=MDNOPE&order_id=x&status=Success")
+    response = webhook_follow(
+        api.webhooks.nagad.app,
+        "/api/webhooks/nagad?payment_ref_id=MDNOPE&order_id=x&status=Success",
+    )
     assert response.status == 302 and "status=failed" in response.headers["location"]
 
 
@@ -372,7 +330,7 @@ def paid_return(nagad_env, server_key) -> tuple:
     """An order paid at Nagad; returns (order, payment, the callback's query string)."""
     from lib.payments.services import payment_start
 
-    order = awaiting_nagad_order(server_key)
+    order = order_place(shop_product("625.00"), server_key, "nagad", quantity=2, email=GUEST_EMAIL)
     outcome = payment_start(
         order=order, idempotency_key=f"pay-{order.pk}", callback_base="https://api.shop.test"
     )
@@ -384,8 +342,9 @@ def paid_return(nagad_env, server_key) -> tuple:
 def test_a_return_with_the_reference_sent_unencoded_is_verified(nagad_env, server_key):
     """`+`, `/` and `=` as they are in the query string (a `+` then reads as a space)."""
     order, payment, _ = paid_return(nagad_env, server_key)
-    response = webhook(
-        f"/api/webhooks/nagad?payment_ref_id={payment.transaction_id}&status=Success"
+    response = webhook_follow(
+        api.webhooks.nagad.app,
+        f"/api/webhooks/nagad?payment_ref_id={payment.transaction_id}&status=Success",
     )
     assert response.status == 302
     order.refresh_from_db()

@@ -3,8 +3,6 @@ webhook end to end (order placed → session → pay page → browser return + I
 
 from __future__ import annotations
 
-import importlib
-import itertools
 import re
 import time
 from dataclasses import replace
@@ -14,22 +12,19 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from django.apps import apps
 
-import api.checkout
 import api.webhooks.sslcommerz
-from db.models import Order, OrderStatusEvent, PaymentEvent
+from db.models import OrderStatusEvent, PaymentEvent
 from devtools.payment_sims.sslcommerz import start_sslcommerz_simulator
 from lib.conf import config, load_sslcommerz_config
 from lib.payments.base import ProviderError, RefundQuery
 from lib.payments.sslcommerz import gateway, sign, signature_valid
-from tests import factories
+from tests.payment_shop import GUEST_EMAIL, order_place, shop_product
 from tests.support import call
 
 CALLBACK = "https://shop.example/api/webhooks/sslcommerz"
 WEBHOOK = "/api/webhooks/sslcommerz"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-_keys = itertools.count(1)
 
 
 @pytest.fixture
@@ -205,33 +200,6 @@ def test_wrong_store_credentials_refuse_the_session(sim, monkeypatch):
 # --- end to end through the webhook function ------------------------------------------------
 
 
-@pytest.fixture
-def geo():
-    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
-
-
-def place_order(server_key, method: str) -> Order:
-    product = factories.product(category=factories.category(), price=Decimal("1250.00"), images=0)
-    body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 1}],
-        "address": {
-            "full_name": "Karim Ahmed",
-            "phone": "01812345678",
-            "address_line1": "Flat 3B, Road 7",
-            "division": "Dhaka",
-            "district": "Dhaka",
-        },
-        "email": "guest@shop.test",
-        "payment_method": method,
-    }
-    headers = {**server_key, "Idempotency-Key": f"ssl-order-{next(_keys):08d}"}
-    response = call(
-        api.checkout.app, "POST", "/api/v1/checkout/orders", json_body=body, headers=headers
-    )
-    assert response.status == 201, response.body
-    return Order.objects.get(pk=response.json()["id"])
-
-
 def post_webhook(target: str, fields: dict[str, str]):
     query = urlsplit(target).query
     return call(
@@ -245,10 +213,10 @@ def post_webhook(target: str, fields: dict[str, str]):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["sslcommerz", "rocket"])
-def test_browser_return_and_ipn_in_any_order_pay_the_order_once(sim, geo, server_key, method):
+def test_browser_return_and_ipn_in_any_order_pay_the_order_once(sim, server_key, method):
     from lib.payments.services import payment_start
 
-    order = place_order(server_key, method)
+    order = order_place(shop_product("1250.00"), server_key, method, email=GUEST_EMAIL)
     outcome = payment_start(
         order=order, idempotency_key=f"ssl-pay-{order.pk}", callback_base="https://shop.test"
     )
@@ -279,10 +247,10 @@ def test_browser_return_and_ipn_in_any_order_pay_the_order_once(sim, geo, server
 
 
 @pytest.mark.django_db
-def test_forged_and_tampered_posts_do_not_pay_the_order(sim, geo, server_key):
+def test_forged_and_tampered_posts_do_not_pay_the_order(sim, server_key):
     from lib.payments.services import payment_start
 
-    order = place_order(server_key, "sslcommerz")
+    order = order_place(shop_product("1250.00"), server_key, "sslcommerz", email=GUEST_EMAIL)
     outcome = payment_start(
         order=order, idempotency_key=f"ssl-pay-{order.pk}", callback_base="https://shop.test"
     )
@@ -300,10 +268,10 @@ def test_forged_and_tampered_posts_do_not_pay_the_order(sim, geo, server_key):
 
 
 @pytest.mark.django_db
-def test_a_cancelled_payment_sends_the_payer_back_cancelled(sim, geo, server_key):
+def test_a_cancelled_payment_sends_the_payer_back_cancelled(sim, server_key):
     from lib.payments.services import payment_start
 
-    order = place_order(server_key, "sslcommerz")
+    order = order_place(shop_product("1250.00"), server_key, "sslcommerz", email=GUEST_EMAIL)
     outcome = payment_start(
         order=order, idempotency_key=f"ssl-pay-{order.pk}", callback_base="https://shop.test"
     )
@@ -331,14 +299,14 @@ def test_the_webhook_only_takes_posts():
     ],
 )
 def test_the_payer_lands_on_one_vocabulary_with_the_order_number(
-    sim, geo, server_key, method, action, tamper, landing
+    sim, server_key, method, action, tamper, landing
 ):
     """The storefront's result page reads the same words from every provider; the order
     number is there on failure, cancel and refusal too, also for a second attempt (whose
     tran_id is ZS-...-2, not the order number)."""
     from lib.payments.services import payment_start
 
-    order = place_order(server_key, method)
+    order = order_place(shop_product("1250.00"), server_key, method, email=GUEST_EMAIL)
     first = payment_start(
         order=order, idempotency_key=f"ssl-pay-{order.pk}", callback_base="https://shop.test"
     )

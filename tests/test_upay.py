@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import threading
 from dataclasses import replace
@@ -11,12 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from django.apps import apps
 
+import api.webhooks.upay
 from devtools.payment_sims.upay import start_upay_simulator
 from lib.conf import UpayConfig
 from lib.payments.base import ProviderError, RefundQuery
 from lib.payments.upay import UpayGateway
+from tests.payment_shop import GUEST_EMAIL, PAYER_RETURNS, order_place, shop_product, webhook_follow
 
 _invoices = itertools.count(1)
 
@@ -257,58 +257,14 @@ def upay_env(sim, kv, monkeypatch):
     return sim
 
 
-def awaiting_upay_order(server_key):
-    import api.checkout
-    from db.models import Order
-    from tests import factories
-    from tests.support import call
-
-    importlib.import_module("migrations.0007_geo_and_shipping").geo_load(apps)
-    product = factories.product(category=factories.category(), price=Decimal("500.00"), images=0)
-    body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 2}],
-        "address": {
-            "full_name": "Karim Ahmed",
-            "phone": "01812345678",
-            "address_line1": "Flat 3B, Road 7",
-            "division": "Dhaka",
-            "district": "Dhaka",
-        },
-        "email": "guest@shop.test",
-        "payment_method": "upay",
-    }
-    headers = {**server_key, "Idempotency-Key": f"upay-order-{next(_invoices)}"}
-    response = call(
-        api.checkout.app, "POST", "/api/v1/checkout/orders", json_body=body, headers=headers
-    )
-    assert response.status == 201, response.body
-    return Order.objects.get(pk=response.json()["id"])
-
-
-def webhook(location: str):
-    import api.webhooks.upay
-    from tests.support import call
-
-    parts = urlsplit(location)
-    return call(api.webhooks.upay.app, "GET", f"{parts.path}?{parts.query}")
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("action", "tamper", "paid", "landing"),
-    [
-        ("pay", None, True, "paid"),
-        ("fail", None, False, "failed"),
-        ("cancel", None, False, "cancelled"),
-        ("pay", "1.00", False, "failed"),
-    ],
-)
+@pytest.mark.parametrize(*PAYER_RETURNS)
 def test_the_payer_return_settles_the_order(upay_env, server_key, action, tamper, paid, landing):
     from db.models import PaymentEvent
     from lib.conf import config
     from lib.payments.services import payment_start
 
-    order = awaiting_upay_order(server_key)
+    order = order_place(shop_product("500.00"), server_key, "upay", quantity=2, email=GUEST_EMAIL)
     outcome = payment_start(
         order=order, idempotency_key=f"pay-{order.pk}", callback_base="https://api.shop.test"
     )
@@ -319,7 +275,7 @@ def test_the_payer_return_settles_the_order(upay_env, server_key, action, tamper
     if tamper:
         upay_env.sim.tamper_amount(order.number, tamper)
 
-    response = webhook(location)
+    response = webhook_follow(api.webhooks.upay.app, location)
     assert response.status == 302
     target = response.headers["location"]
     assert target.startswith(f"{config.storefront_url}/checkout/result?")
@@ -331,7 +287,8 @@ def test_the_payer_return_settles_the_order(upay_env, server_key, action, tamper
     if paid:
         assert order.status == "paid"
         assert "captured" in events
-        assert webhook(location).status == 302  # a repeated return changes nothing
+        again = webhook_follow(api.webhooks.upay.app, location)
+        assert again.status == 302  # a repeated return changes nothing
         assert (
             PaymentEvent.objects.filter(payment=outcome.payment, event_type="captured").count() == 1
         )
