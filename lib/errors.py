@@ -424,6 +424,43 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This order is not a cash-on-delivery order that can be marked paid.",
         "এই অর্ডারটি পরিশোধিত হিসেবে চিহ্নিত করার মতো ক্যাশ অন ডেলিভারি অর্ডার নয়।",
     ),
+    # couriers (lib/couriers/)
+    "courier_unknown": (
+        "This courier is not available.",
+        "এই কুরিয়ারটি পাওয়া যায় না।",
+    ),
+    "courier_unavailable": (
+        "The courier could not be reached or is not set up. Please try again shortly.",
+        "কুরিয়ারের সাথে যোগাযোগ করা যায়নি বা এটি চালু করা হয়নি। অনুগ্রহ করে একটু পরে আবার চেষ্টা করুন।",
+    ),
+    "courier_refused": (
+        "The courier refused the request. Nothing was booked or changed.",
+        "কুরিয়ার অনুরোধটি প্রত্যাখ্যান করেছে। কিছুই বুক বা পরিবর্তন করা হয়নি।",
+    ),
+    "courier_unsupported": (
+        "The courier offers no API for this. Do it in the courier's merchant panel.",
+        "কুরিয়ার এর জন্য কোনো API দেয় না। কুরিয়ারের মার্চেন্ট প্যানেলে এটি করুন।",
+    ),
+    "consignment_not_bookable": (
+        "Only orders being processed (packed) can be booked with a courier.",
+        "শুধু প্রস্তুত (প্যাক করা) অর্ডারই কুরিয়ারে বুক করা যায়।",
+    ),
+    "consignment_exists": (
+        "This order is already booked with another courier. Cancel that booking first.",
+        "এই অর্ডারটি ইতিমধ্যে অন্য কুরিয়ারে বুক করা আছে। আগে সেই বুকিং বাতিল করুন।",
+    ),
+    "consignment_booking_in_progress": (
+        "This order is being booked with the courier right now. Please wait a moment.",
+        "এই অর্ডারটি এখন কুরিয়ারে বুক করা হচ্ছে। অনুগ্রহ করে একটু অপেক্ষা করুন।",
+    ),
+    "consignment_not_cancellable": (
+        "This consignment can no longer be cancelled: the courier has picked it up.",
+        "এই কনসাইনমেন্টটি আর বাতিল করা যায় না: কুরিয়ার এটি সংগ্রহ করেছে।",
+    ),
+    "webhook_unauthenticated": (
+        "The webhook's secret or token is missing or wrong.",
+        "ওয়েবহুকের সিক্রেট বা টোকেন নেই অথবা ভুল।",
+    ),
     # bKash (lib/payments/bkash.py)
     "bkash_not_configured": (
         "bKash payments are not configured.",
