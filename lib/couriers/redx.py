@@ -103,7 +103,7 @@ def name_key(name: Any) -> str:
 def required_decimal(raw: Any, what: str) -> Decimal:
     value = decimal_or_none(raw)
     if value is None:
-        raise CourierError(f"redx: {what} missing from the answer", code="courier_bad_answer")
+        raise CourierError(f"redx: {what} missing from the answer", code="courier_rejected")
     return value.quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
@@ -289,7 +289,7 @@ class RedxCourier:
         reply = self._call("GET", f"/parcel/info/{url_quote(consignment_id, safe='')}")
         parcel = reply.get("parcel")
         if not isinstance(parcel, dict):
-            raise CourierError("redx: parcel info without a parcel", code="courier_bad_answer")
+            raise CourierError("redx: parcel info without a parcel", code="courier_rejected")
         raw_status = str(parcel.get("status") or "")
         state = self.state_of(raw_status)
         collected = None
