@@ -46,6 +46,12 @@ class CheckoutIn(InputSchema):
     payment_method: PaymentProvider = PaymentProvider.COD
     email: str = Field("", max_length=255, description="Guests: email or phone required")
     phone: str = Field("", max_length=32)
+    phone_verification: str = Field(
+        "",
+        max_length=512,
+        description="From POST /auth/phone/verify (`guest_checkout`): proves the order's "
+        "phone (`phone`, else the address's); a forged or expired one is 422",
+    )
 
 
 class PlaceIn(CheckoutIn):
@@ -236,6 +242,7 @@ def build_request(
         fingerprint=placement.fingerprint_of(raw, user_id=user_id),
         cart_key=key,
         language=request_language(request),
+        phone_verification=body.phone_verification.strip(),
     )
 
 

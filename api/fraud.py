@@ -67,7 +67,7 @@ class HeldOrderOut(Schema):
 
     @staticmethod
     def resolve_customer_email(order) -> str:
-        return order.user.email if order.user else order.guest_email
+        return (order.user.email or "") if order.user else order.guest_email
 
     @staticmethod
     def resolve_customer_phone(order) -> str:

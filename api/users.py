@@ -19,7 +19,7 @@ router = Router(tags=["admin: users"])
 
 class ManagedUserOut(Schema):
     id: UUID
-    email: str
+    email: str | None
     full_name: str
     phone: str
     role: UserRole

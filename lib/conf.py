@@ -692,6 +692,38 @@ def load_redx_config() -> RedxConfig:
     )
 
 
+# --- phone sign-in with SMS one-time codes (lib/access/phone_otp.py) ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneOtpConfig:
+    """One-time codes by SMS: lifetimes, attempts and limits (PHONE_OTP_* variables)."""
+
+    code_ttl: int = 300  # seconds a code stays valid
+    max_attempts: int = 5  # wrong codes before the code is burnt
+    resend_seconds: int = 60  # before another code may be sent to the same number
+    phone_rate: Rate = Rate(5, 3600)  # codes per number
+    ip_rate: Rate = Rate(20, 3600)  # codes asked from one IP (IPv6: one /64)
+    verification_ttl: int = 1800  # seconds a guest checkout's phone verification is accepted
+    store_name: str = "Zest Store"
+    store_name_bn: str = "জেস্ট স্টোর"
+
+
+def load_phone_otp_config() -> PhoneOtpConfig:
+    """Read on every use (cheap), so a changed environment applies without a restart."""
+    defaults = PhoneOtpConfig()
+    return PhoneOtpConfig(
+        code_ttl=env_int("PHONE_OTP_TTL", defaults.code_ttl),
+        max_attempts=env_int("PHONE_OTP_MAX_ATTEMPTS", defaults.max_attempts),
+        resend_seconds=env_int("PHONE_OTP_RESEND_SECONDS", defaults.resend_seconds),
+        phone_rate=env_rate("PHONE_OTP_PHONE_LIMIT", "5/3600"),
+        ip_rate=env_rate("PHONE_OTP_IP_LIMIT", "20/3600"),
+        verification_ttl=env_int("PHONE_VERIFICATION_TTL", defaults.verification_ttl),
+        store_name=env_str("STORE_NAME", defaults.store_name),
+        store_name_bn=env_str("STORE_NAME_BN", defaults.store_name_bn),
+    )
+
+
 # --- SMS gateways (lib/sms/) ----------------------------------------------------------
 
 

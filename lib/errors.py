@@ -107,6 +107,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This password reset link is invalid, already used or expired.",
         "এই পাসওয়ার্ড রিসেট লিংকটি অবৈধ, আগেই ব্যবহৃত বা মেয়াদোত্তীর্ণ।",
     ),
+    # phone sign-in with SMS codes
+    "otp_invalid": (
+        "The code is not right. Check the SMS and try again.",
+        "কোডটি সঠিক নয়। এসএমএসটি দেখে আবার চেষ্টা করুন।",
+    ),
+    "otp_expired": (
+        "This code has expired or was already used. Ask for a new code.",
+        "এই কোডের মেয়াদ শেষ অথবা এটি আগেই ব্যবহার করা হয়েছে। নতুন কোড চান।",
+    ),
+    "otp_attempts_exceeded": (
+        "Too many wrong codes: this code no longer works. Ask for a new code.",
+        "অনেকবার ভুল কোড দেওয়া হয়েছে: এই কোডটি আর কাজ করবে না। নতুন কোড চান।",
+    ),
+    "otp_resend_too_soon": (
+        "A code was just sent to this number. Wait a little before asking for another.",
+        "এই নম্বরে এইমাত্র একটি কোড পাঠানো হয়েছে। আরেকটি চাওয়ার আগে একটু অপেক্ষা করুন।",
+    ),
+    "phone_taken": (
+        "Another account already uses this phone number.",
+        "এই ফোন নম্বরটি ইতিমধ্যে অন্য একটি অ্যাকাউন্টে ব্যবহৃত হচ্ছে।",
+    ),
+    "phone_verification_invalid": (
+        "The phone verification is invalid, expired or for another number. Verify the phone "
+        "again.",
+        "ফোন যাচাইটি অবৈধ, মেয়াদোত্তীর্ণ বা অন্য নম্বরের। ফোনটি আবার যাচাই করুন।",
+    ),
     # API keys
     "token_revoked": (
         "Your session has ended. Please sign in again.",

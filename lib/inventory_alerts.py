@@ -295,14 +295,14 @@ def inventory_alerts_notify(opened: list[tuple[InventoryAlert, StockItem]]) -> i
     staff = [
         Recipient(str(pk), email, language)
         for pk, email, language in User.objects.filter(
-            role__in=ALERT_RECIPIENT_ROLES, is_active=True
+            role__in=ALERT_RECIPIENT_ROLES, is_active=True, email__isnull=False
         ).values_list("pk", "email", "preferred_language")
     ]
     vendor_ids = {item.vendor_id for _, item in worst.values() if item.vendor_id}
     members: dict[Any, list[Recipient]] = {}
     if vendor_ids:
         for vendor_id, pk, email, language in VendorMember.objects.filter(
-            vendor_id__in=vendor_ids, user__is_active=True
+            vendor_id__in=vendor_ids, user__is_active=True, user__email__isnull=False
         ).values_list("vendor_id", "user_id", "user__email", "user__preferred_language"):
             members.setdefault(vendor_id, []).append(Recipient(str(pk), email, language))
     messages = []

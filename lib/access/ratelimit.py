@@ -53,6 +53,7 @@ SENSITIVE_PATHS: tuple[str, ...] = (
     "/api/v1/auth/verify-email",  # request, confirm
     "/api/v1/auth/oauth",  # every provider
     "/api/v1/auth/refresh",
+    "/api/v1/auth/phone",  # SMS codes: ask, verify
 )
 KEY_PREFIX = "ratelimit"
 
@@ -99,6 +100,23 @@ def get_rate_limiter() -> RateLimiter:
                     sensitive=config.rate_limit_sensitive,
                 )
     return _limiter
+
+
+_named: dict[tuple[str, Rate], Ratelimit] = {}
+
+
+def named_limiter(name: str, rate: Rate) -> Ratelimit:
+    """A limiter of something other than requests (SMS codes per number, per IP...), keeping
+    its counters under `ratelimit:{name}`; one per (name, rate) for the life of the process."""
+    limiter = _named.get((name, rate))
+    if limiter is None:
+        with _lock:
+            limiter = _named.get((name, rate))
+            if limiter is None:
+                window = SlidingWindow(rate.requests, rate.window, "s")
+                limiter = Ratelimit(get_kv(), window, f"{KEY_PREFIX}:{name}")
+                _named[(name, rate)] = limiter
+    return limiter
 
 
 def ip_bucket(ip: str) -> str:

@@ -94,7 +94,7 @@ def stamp(value: str) -> str:
 
 
 def email_stamp(user: User) -> str:
-    return stamp(user.email.lower())
+    return stamp((user.email or "").lower())
 
 
 def password_stamp(user: User) -> str:
@@ -136,8 +136,8 @@ def hours_params(seconds: int) -> dict[str, str]:
 
 def email_verification_send(*, user: User) -> bool:
     """Email `user` a link verifying their address (in the caller's transaction); False
-    when it is already verified."""
-    if user.email_verified_at is not None:
+    when it is already verified or the account has no email (made with a phone)."""
+    if user.email_verified_at is not None or not user.email:
         return False
     token = one_time_token_issue(
         purpose="verify", user_id=user.pk, vouches=email_stamp(user), ttl=VERIFY_TTL
@@ -233,6 +233,8 @@ def password_reset_confirm(
 
 def password_changed_notice(*, user: User) -> None:
     """Tell the owner their password changed, with a way out if it was not them."""
+    if not user.email:
+        return
     message = bilingual_email(
         PASSWORD_CHANGED,
         language=user.preferred_language,

@@ -17,7 +17,7 @@ class TokenOut(Schema):
 
 class UserOut(Schema):
     id: str
-    email: str
+    email: str | None = Field(..., description="None for an account made with a phone number")
     full_name: str
     phone: str | None
     role: str

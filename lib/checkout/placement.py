@@ -68,6 +68,7 @@ class PlaceRequest:
     fingerprint: str = ""
     cart_key: str | None = None
     language: str = "en"
+    phone_verification: str = ""  # a signed proof of the order's phone (guest checkout)
 
 
 @dataclass
@@ -158,10 +159,24 @@ def status_of(payment_method: str, hold: bool) -> str:
     return OrderStatus.PLACED if payment_method == "cod" else OrderStatus.AWAITING_PAYMENT
 
 
+def order_phone_verified(request: PlaceRequest) -> str:
+    """The order's phone when `phone_verification` proves it, else ""; 422
+    `phone_verification_invalid` for a forged or expired proof or one of another number."""
+    if not request.phone_verification:
+        return ""
+    from lib.access.phone_sign_in import phone_verification_check
+
+    phone = request.guest_phone or request.address.phone
+    language = "bn" if request.language == "bn" else "en"
+    phone_verification_check(token=request.phone_verification, phone=phone, language=language)
+    return phone
+
+
 def order_place_once(request: PlaceRequest) -> Order:
     from lib.discounts import discounts_redeem
     from lib.orders.fraud import FraudSignals, fraud_record, fraud_screen
 
+    verified_phone = order_phone_verified(request)
     with transaction.atomic():
         quote = quote_for(request)
         lines_refuse_unsellable(quote.lines)
@@ -188,6 +203,7 @@ def order_place_once(request: PlaceRequest) -> Order:
             payment_method=request.payment_method,
             district_id=request.address.district_id,
             is_new_customer=not customer.exists(),
+            phone_verified=bool(verified_phone),
         )
         verdict = fraud_screen(signals=signals)
         status = status_of(request.payment_method, verdict.hold)
@@ -205,7 +221,11 @@ def order_place_once(request: PlaceRequest) -> Order:
             cod_fee=quote.cod_fee,
             total_amount=quote.total,
             shipping_address_id=request.address_id,
-            shipping_snapshot=request.address.snapshot(),
+            shipping_snapshot=(
+                {**request.address.snapshot(), "verified_phone": verified_phone}
+                if verified_phone
+                else request.address.snapshot()
+            ),
             idempotency_key=request.idempotency_key,
             placed_at=now,
             payment_due_at=(

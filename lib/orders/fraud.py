@@ -46,6 +46,7 @@ POINTS = {
     "high_amount": 30,
     "unusual_amount": 20,
     "phone_shared": 35,
+    "phone_verified": -30,  # the customer proved the phone with an SMS code
 }
 
 # reason code -> (English, Bangla)
@@ -79,6 +80,10 @@ REASON_LABELS: dict[str, tuple[str, str]] = {
         "Phone number used by several accounts",
         "ফোন নম্বরটি একাধিক অ্যাকাউন্টে ব্যবহৃত",
     ),
+    "phone_verified": (
+        "Phone number proved with an SMS code (lowers the score)",
+        "ফোন নম্বরটি এসএমএস কোডে যাচাই করা (স্কোর কমায়)",
+    ),
 }
 
 
@@ -93,6 +98,7 @@ class FraudSignals:
     payment_method: str
     district_id: int | None
     is_new_customer: bool
+    phone_verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +197,12 @@ def rule_phone_shared(signals: FraudSignals, facts: FraudFacts, conf: FraudConfi
     return None
 
 
+def rule_phone_verified(signals: FraudSignals, facts: FraudFacts, conf: FraudConfig):
+    if signals.phone_verified:
+        return _fired("phone_verified")
+    return None
+
+
 RULES: tuple[Rule, ...] = (
     rule_velocity_phone,
     rule_velocity_ip,
@@ -200,6 +212,7 @@ RULES: tuple[Rule, ...] = (
     rule_high_amount,
     rule_unusual_amount,
     rule_phone_shared,
+    rule_phone_verified,
 )
 
 
@@ -303,6 +316,7 @@ def fraud_evaluate(
             points, code = fired
             score += points
             reasons.append(code)
+    score = max(score, 0)  # a verified phone lowers the score, never below zero
     return FraudResult(score=score, reasons=reasons, hold=score >= conf.hold_score)
 
 

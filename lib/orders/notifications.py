@@ -30,7 +30,7 @@ def order_recipient(order: Order) -> tuple[str, str]:
     """(email, language) of the person the order belongs to; email may be empty."""
     user = order.user
     if user is not None:
-        return user.email, user.preferred_language or "en"
+        return user.email or "", user.preferred_language or "en"
     return order.guest_email, "en"
 
 

@@ -176,7 +176,7 @@ def admin_orders(
     page["items"] = [
         {
             **order_summary(order, language),
-            "customer_email": order.user.email if order.user else order.guest_email,
+            "customer_email": (order.user.email or "") if order.user else order.guest_email,
             "fraud_score": order.fraud_score,
         }
         for order in page["items"]

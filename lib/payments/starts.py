@@ -221,7 +221,7 @@ def customer_of(order: Order) -> dict[str, str]:
     user = order.user if order.user_id else None
     return {
         "name": str(snapshot.get("full_name") or (user.full_name if user else "") or ""),
-        "email": order.guest_email or (user.email if user else ""),
+        "email": order.guest_email or ((user.email or "") if user else ""),
         "phone": str(order.guest_phone or snapshot.get("phone") or ""),
         "address": str(snapshot.get("address_line1") or ""),
         "city": str(snapshot.get("district") or snapshot.get("city") or ""),
