@@ -1,0 +1,430 @@
+"""Steadfast Courier (packzy API v1) as a `Courier`.
+
+* Auth: static `Api-Key` and `Secret-Key` headers on every call (no token to cache).
+* `book` = `POST /create_order` with `invoice` = our order number, which Steadfast keeps unique.
+  A create that timed out may still have made the parcel, and a retry of it is refused as a
+  duplicate invoice: both are settled by `GET /status_by_invoice/{invoice}`, so one order never
+  makes two parcels. That look-up answers only `delivery_status` in Steadfast's doc, so such a
+  recovered booking is `invoice:<order number>` (see `INVOICE_PREFIX`) until a webhook names
+  the numeric consignment id; `track` accepts either form. (How Steadfast words the duplicate
+  refusal is not public: any refusal naming the invoice as taken/existing/duplicate counts.)
+* `quote`: Steadfast has no price API. The estimate is `STEADFAST_BASE_FEE` (default Tk 80,
+  its published minimum pick-and-drop charge) plus `STEADFAST_COD_PERCENT` (default 1 %) of the
+  cash to collect; `raw["estimate"]` is True. The real charge arrives as the webhook's
+  `delivery_charge`.
+* `track` = `GET /status_by_cid/{id}`; `status_by_invoice` and `status_by_trackingcode` too.
+* `cancel`: Steadfast publishes no cancel API (cancellation is manual in its panel):
+  `courier_unsupported`.
+* Also: `balance` (`/get_balance`), `return_request` / `return_requests` / `return_request_get`
+  (`/create_return_request`, `/get_return_requests`, `/get_return_request/{id}`), `payouts`
+  (`/payments`, `/payments/{id}`) and `book_bulk` (`/create_order/bulk-order`, `data` a
+  JSON-encoded string of at most 500 orders per call).
+* Webhooks: `Authorization: Bearer <STEADFAST_WEBHOOK_TOKEN>`; `delivery_status` and
+  `tracking_update` notifications (see `STATES` for the status mapping); the reply Steadfast
+  expects is 200 `{"status": "success", "message": "Webhook received successfully."}`.
+
+Status mapping (`STATES`), decided where Steadfast's doc leaves room:
+* `in_review` (placed, awaiting Steadfast's review) -> booked.
+* `pending` ("not delivered or cancelled yet": accepted into Steadfast's network) ->
+  in_transit: Steadfast sends no picked-up signal, so this is the first sign the parcel moves.
+  `STEADFAST_PENDING_STATE` may say `booked` or `picked_up` instead.
+* `*_approval_pending` -> the provisional outcome (delivered / partially_delivered /
+  cancelled / unknown); the approved status follows and is applied the same way (forward
+  only).
+* `cancelled` ("cancelled (returned) and balance updated") -> cancelled, and so does
+  `cancelled_approval_pending`. Steadfast uses the one word for a parcel called off before
+  pickup and for one that went out and came back; which it was is known only from the
+  consignment's history, so `lib.couriers.tracking` decides: a parcel whose order had already
+  left the shelf counts as returned, otherwise the order stays processing and can be rebooked.
+* `hold` -> on_hold; `unknown`, `unknown_approval_pending` and any new word -> unknown.
+* A `tracking_update` is free text: state unknown (stored with its message, never moves the
+  order).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import quote
+
+from lib import conf
+from lib.couriers.base import (
+    Booking,
+    CourierError,
+    CourierState,
+    FeeQuote,
+    Parcel,
+    PayoutReport,
+    TrackingUpdate,
+    WebhookReply,
+)
+from lib.couriers.http import (
+    bearer_token,
+    courier_message,
+    courier_request,
+    courier_time,
+    decimal_or_none,
+    secret_matches,
+)
+from lib.couriers.steadfast_ledger import ReturnRequest, SteadfastLedger
+
+NAME = "steadfast"
+INVOICE_PREFIX = "invoice:"  # a booking recovered by invoice, before its consignment id is known
+BULK_LIMIT = 500
+CENTS = Decimal("0.01")
+INVOICE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+DUPLICATE_WORDS = ("taken", "exist", "already", "duplicate", "unique")
+PENDING_STATES = ("booked", "picked_up", "in_transit")
+
+STATES: dict[str, CourierState] = {
+    "in_review": "booked",
+    "pending": "in_transit",
+    "hold": "on_hold",
+    "delivered_approval_pending": "delivered",
+    "partial_delivered_approval_pending": "partially_delivered",
+    "cancelled_approval_pending": "cancelled",
+    "unknown_approval_pending": "unknown",
+    "delivered": "delivered",
+    "partial_delivered": "partially_delivered",
+    "cancelled": "cancelled",
+    "unknown": "unknown",
+}
+COLLECTING = {"delivered", "partially_delivered"}  # states whose cod_amount is cash collected
+WEBHOOK_OK = {"status": "success", "message": "Webhook received successfully."}
+
+
+def status_slug(raw: Any) -> str:
+    """Steadfast's status word as a slug: "Delivered" -> "delivered", "Partial Delivered" ->
+    "partial_delivered" (its webhook doc uses both spellings)."""
+    return re.sub(r"[\s-]+", "_", str(raw or "").strip().lower())
+
+
+def wire_amount(amount: Decimal) -> int | float:
+    """A BDT amount as the JSON number Steadfast takes (whole taka as an integer)."""
+    value = Decimal(amount).quantize(CENTS, rounding=ROUND_HALF_UP)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """One order of a bulk create: its booking, or why Steadfast did not take it."""
+
+    merchant_order_id: str
+    booking: Booking | None
+    error: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+class SteadfastCourier:
+    name = NAME
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        secret_key: str,
+        webhook_token: str = "",
+        tracking_url: str = "https://steadfast.com.bd/t/{code}",
+        base_fee: Decimal = Decimal("80"),
+        cod_percent: Decimal = Decimal("1"),
+        pending_state: str = "in_transit",
+        timeout: float = 10.0,
+    ) -> None:
+        if not base_url or not api_key or not secret_key:
+            raise CourierError(
+                "Steadfast is not configured (STEADFAST_BASE_URL, STEADFAST_API_KEY, "
+                "STEADFAST_SECRET_KEY)",
+                code="courier_not_configured",
+            )
+        if pending_state not in PENDING_STATES:
+            raise CourierError(
+                f"STEADFAST_PENDING_STATE must be one of {', '.join(PENDING_STATES)}",
+                code="courier_not_configured",
+            )
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.secret_key = secret_key
+        self.webhook_token = webhook_token
+        self.tracking_template = tracking_url
+        self.base_fee = Decimal(base_fee)
+        self.cod_percent = Decimal(cod_percent)
+        self.timeout = timeout
+        self.states: dict[str, CourierState] = {**STATES, "pending": pending_state}  # type: ignore[dict-item]
+        self.ledger = SteadfastLedger(self)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, body: Any = None) -> Any:
+        """One authorised call; Steadfast's answer, or a CourierError: 401/403 ->
+        courier_auth_failed, 404 -> courier_not_found, other refusals -> courier_rejected
+        (`body` on the error), timeouts/5xx -> retryable courier_unavailable."""
+        status, answer = courier_request(
+            method,
+            f"{self.base_url}/{path.lstrip('/')}",
+            courier=NAME,
+            timeout=self.timeout,
+            json_body=body,
+            headers={"Api-Key": self.api_key, "Secret-Key": self.secret_key},
+        )
+        inner = answer.get("status") if isinstance(answer, dict) else None
+        refused = isinstance(inner, int) and not isinstance(inner, bool) and inner >= 400
+        if status < 400 and not refused:
+            return answer.get("data", answer) if set(answer) == {"data"} else answer
+        what = f"Steadfast {method} /{path.lstrip('/')}"
+        if status in (401, 403) or inner in (401, 403):
+            error = CourierError(f"{what}: keys refused", code="courier_auth_failed")
+        elif status == 404 or inner == 404:
+            error = CourierError(f"{what}: not found", code="courier_not_found")
+        else:
+            message = courier_message(answer, f"HTTP {status}")
+            error = CourierError(f"{what}: {message}", code="courier_rejected")
+        error.body = answer  # type: ignore[attr-defined]
+        raise error
+
+    # --- Courier --------------------------------------------------------------------------
+
+    def quote(self, *, parcel: Parcel) -> FeeQuote:
+        cod_fee = (Decimal(parcel.cod_amount) * self.cod_percent / 100).quantize(
+            CENTS, rounding=ROUND_HALF_UP
+        )
+        return FeeQuote(
+            delivery_fee=self.base_fee.quantize(CENTS),
+            cod_fee=cod_fee,
+            raw={
+                "estimate": True,
+                "basis": "STEADFAST_BASE_FEE + STEADFAST_COD_PERCENT of the cash to collect",
+                "base_fee": str(self.base_fee),
+                "cod_percent": str(self.cod_percent),
+            },
+        )
+
+    def book(self, *, parcel: Parcel) -> Booking:
+        order = self.order_fields(parcel)
+        try:
+            data = self.call("POST", "create_order", body=order)
+        except CourierError as exc:
+            if exc.retryable or duplicate_invoice(getattr(exc, "body", None)):
+                # Timed out (maybe created) or already created by an earlier attempt.
+                recovered = self.booking_by_invoice(parcel.merchant_order_id)
+                if recovered is not None:
+                    return recovered
+            raise
+        consignment = data.get("consignment") if isinstance(data, dict) else None
+        if not isinstance(consignment, dict) or not consignment.get("consignment_id"):
+            raise CourierError(
+                f"Steadfast create_order answered no consignment: {str(data)[:200]}",
+                code="courier_rejected",
+            )
+        return self.booking_from(consignment, data)
+
+    def track(self, *, consignment_id: str) -> TrackingUpdate:
+        if consignment_id.startswith(INVOICE_PREFIX):
+            invoice = consignment_id.removeprefix(INVOICE_PREFIX)
+            raw = self.status_by_invoice(invoice)
+        else:
+            invoice = ""
+            raw = self.status_by_cid(consignment_id)
+        slug = status_slug(raw)
+        return TrackingUpdate(
+            consignment_id=consignment_id,
+            merchant_order_id=invoice,
+            state=self.states.get(slug, "unknown"),
+            raw_status=slug,
+            occurred_at=None,
+            raw={"delivery_status": raw},
+        )
+
+    def cancel(self, *, consignment_id: str) -> None:
+        raise CourierError(
+            "Steadfast has no public cancel API: cancel the parcel in the Steadfast panel",
+            code="courier_unsupported",
+        )
+
+    def tracking_url(self, *, tracking_code: str) -> str:
+        return self.tracking_template.replace("{code}", quote(tracking_code, safe=""))
+
+    def webhook_authentic(self, *, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+        return secret_matches(bearer_token(headers), self.webhook_token)
+
+    def webhook_parse(self, *, payload: dict) -> list[TrackingUpdate]:
+        kind = str(payload.get("notification_type") or "").strip().lower()
+        consignment_id = str(payload.get("consignment_id") or "").strip()
+        if kind not in ("delivery_status", "tracking_update") or not consignment_id:
+            return []
+        common = {
+            "consignment_id": consignment_id,
+            "merchant_order_id": str(payload.get("invoice") or "").strip(),
+            "occurred_at": courier_time(payload.get("updated_at")),
+            "message": str(payload.get("tracking_message") or "")[:1000],
+            "raw": payload,
+        }
+        if kind == "tracking_update":
+            return [TrackingUpdate(state="unknown", raw_status="tracking_update", **common)]
+        slug = status_slug(payload.get("status"))
+        state = self.states.get(slug, "unknown")
+        collected = decimal_or_none(payload.get("cod_amount")) if state in COLLECTING else None
+        return [
+            TrackingUpdate(
+                state=state,
+                raw_status=slug or "unknown",
+                collected_amount=collected,
+                delivery_fee=decimal_or_none(payload.get("delivery_charge")),
+                **common,
+            )
+        ]
+
+    def webhook_reply(self, *, payload: dict) -> WebhookReply:
+        return WebhookReply(status=200, body=dict(WEBHOOK_OK))
+
+    # --- look-ups -------------------------------------------------------------------------
+
+    def status_by_cid(self, consignment_id: str) -> str:
+        return self._delivery_status(f"status_by_cid/{quote(str(consignment_id), safe='')}")
+
+    def status_by_invoice(self, invoice: str) -> str:
+        return self._delivery_status(f"status_by_invoice/{quote(invoice, safe='')}")
+
+    def status_by_trackingcode(self, tracking_code: str) -> str:
+        return self._delivery_status(f"status_by_trackingcode/{quote(tracking_code, safe='')}")
+
+    def _delivery_status(self, path: str) -> str:
+        data = self.call("GET", path)
+        status = data.get("delivery_status") if isinstance(data, dict) else None
+        if not status:
+            raise CourierError(f"Steadfast {path}: no delivery_status", code="courier_rejected")
+        return str(status)
+
+    def booking_by_invoice(self, invoice: str) -> Booking | None:
+        """The parcel an earlier create made for this invoice, or None when Steadfast has none.
+        Steadfast's look-up answers only the status unless it also names the consignment."""
+        try:
+            data = self.call("GET", f"status_by_invoice/{quote(invoice, safe='')}")
+        except CourierError as exc:
+            if exc.code == "courier_not_found":
+                return None
+            raise
+        if not isinstance(data, dict) or not data.get("delivery_status"):
+            return None
+        found = data.get("consignment") if isinstance(data.get("consignment"), dict) else data
+        if found.get("consignment_id"):
+            return self.booking_from(found, {**data, "recovered": True})
+        return Booking(
+            consignment_id=INVOICE_PREFIX + invoice,
+            tracking_code=str(found.get("tracking_code") or ""),
+            delivery_fee=None,
+            raw={**data, "recovered": True, "invoice": invoice},
+        )
+
+    def balance(self) -> Decimal:
+        data = self.call("GET", "get_balance")
+        value = decimal_or_none(data.get("current_balance") if isinstance(data, dict) else None)
+        if value is None:
+            raise CourierError("Steadfast get_balance: no current_balance", code="courier_rejected")
+        return value
+
+    # --- bulk -----------------------------------------------------------------------------
+
+    def book_bulk(self, *, parcels: Iterable[Parcel]) -> list[BulkResult]:
+        """Create many parcels, 500 per call (Steadfast's limit); one result per parcel, in
+        order. A failed call (timeout, 5xx) raises: ask `booking_by_invoice` before retrying."""
+        orders = [self.order_fields(parcel) for parcel in parcels]
+        results: list[BulkResult] = []
+        for start in range(0, len(orders), BULK_LIMIT):
+            chunk = orders[start : start + BULK_LIMIT]
+            data = self.call("POST", "create_order/bulk-order", body={"data": json.dumps(chunk)})
+            items = data if isinstance(data, list) else (data or {}).get("data") or []
+            by_invoice = {str(i.get("invoice")): i for i in items if isinstance(i, dict)}
+            for order in chunk:
+                item = by_invoice.get(order["invoice"], {})
+                ok = str(item.get("status", "")).lower() == "success"
+                if ok and item.get("consignment_id"):
+                    booking = self.booking_from(item, item)
+                    results.append(BulkResult(order["invoice"], booking, raw=item))
+                else:
+                    reason = courier_message(item, "Steadfast did not take this order")
+                    results.append(BulkResult(order["invoice"], None, reason, raw=item))
+        return results
+
+    # --- returns and payouts (lib/couriers/steadfast_ledger.py) ---------------------------
+
+    def return_request(self, *, consignment_id: str, reason: str = "") -> ReturnRequest:
+        return self.ledger.return_request(consignment_id=consignment_id, reason=reason)
+
+    def return_requests(self) -> list[ReturnRequest]:
+        return self.ledger.return_requests()
+
+    def return_request_get(self, *, request_id: str) -> ReturnRequest:
+        return self.ledger.return_request_get(request_id=request_id)
+
+    def payouts(self) -> list[PayoutReport]:
+        return self.ledger.payouts()
+
+    # --- shapes ---------------------------------------------------------------------------
+
+    def order_fields(self, parcel: Parcel) -> dict[str, Any]:
+        invoice = parcel.merchant_order_id.strip()
+        if not INVOICE_RE.match(invoice):
+            raise CourierError(
+                f"Steadfast invoice {invoice!r} must be letters, digits, - and _",
+                code="courier_rejected",
+            )
+        address = parcel.recipient_address.strip()
+        for part in (parcel.area, parcel.district):
+            if part and part.strip().lower() not in address.lower():
+                address = f"{address}, {part.strip()}"
+        fields: dict[str, Any] = {
+            "invoice": invoice,
+            "recipient_name": parcel.recipient_name.strip()[:100],
+            "recipient_phone": parcel.recipient_phone,
+            "recipient_address": address[:250],
+            "cod_amount": wire_amount(parcel.cod_amount),
+            "note": parcel.note[:500],
+            "item_description": parcel.description[:500],
+            "total_lot": parcel.item_count,
+            "delivery_type": 0,
+        }
+        return fields
+
+    def booking_from(self, consignment: dict, raw: dict) -> Booking:
+        consignment_id = str(consignment["consignment_id"])
+        return Booking(
+            consignment_id=consignment_id,
+            tracking_code=str(consignment.get("tracking_code") or consignment_id),
+            delivery_fee=None,  # Steadfast says the charge later (webhook delivery_charge)
+            raw=raw,
+        )
+
+
+def duplicate_invoice(body: Any) -> bool:
+    """Whether a refusal says the invoice is already used (wording not public: loose match)."""
+    if not isinstance(body, dict):
+        return False
+    errors = body.get("errors")
+    texts = []
+    if isinstance(errors, dict):
+        texts += [f"invoice {v}" for k, v in errors.items() if "invoice" in str(k).lower()]
+    texts.append(str(body.get("message") or ""))
+    return any(
+        "invoice" in text.lower() and any(word in text.lower() for word in DUPLICATE_WORDS)
+        for text in texts
+    )
+
+
+def courier() -> SteadfastCourier:
+    settings = conf.steadfast_config
+    return SteadfastCourier(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        secret_key=settings.secret_key,
+        webhook_token=settings.webhook_token,
+        tracking_url=settings.tracking_url,
+        base_fee=Decimal(settings.base_fee),
+        cod_percent=Decimal(settings.cod_percent),
+        pending_state=settings.pending_state,
+        timeout=settings.http_timeout,
+    )
