@@ -18,7 +18,7 @@ EVENTS: dict[str, CourierState] = {
     "pickup-requested": "booked",
     "assigned-for-pickup": "booked",
     "picked": "picked_up",
-    "pickup-failed": "on_hold",  # still with the merchant; Pathao tries the pickup again
+    "pickup-failed": "booked",  # still with the merchant; Pathao tries the pickup again
     "pickup-cancelled": "cancelled",  # Pathao has no plain "cancelled" event
     "at-the-sorting-hub": "in_transit",
     "in-transit": "in_transit",

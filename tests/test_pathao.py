@@ -1,0 +1,405 @@
+"""Pathao Courier: the adapter against the local simulator over HTTP (token, look-ups, price
+plan, orders, failures) and Pathao's webhook events as our tracking updates."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from devtools.courier_sims import pathao as sim_module
+from devtools.courier_sims.pathao import start_pathao_simulator
+from lib.conf import PathaoConfig
+from lib.couriers.base import CourierError, Parcel
+from lib.couriers.pathao import INTEGRATION_HEADER, INTEGRATION_SECRET, TOKEN_KEY, PathaoCourier
+
+
+@pytest.fixture(scope="module")
+def running():
+    with start_pathao_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sim(running, kv):
+    running.reset()
+    return running
+
+
+def control(sim, route: str, body: dict | None = None) -> dict:
+    """A test's move on the simulator, over HTTP like any other client."""
+    reply = httpx.post(f"{sim.url}/__sim/{route}", json=body or {}, timeout=5)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def sim_state(sim) -> dict:
+    return httpx.get(f"{sim.url}/__sim/state", timeout=5).json()
+
+
+def settings(sim, **overrides) -> PathaoConfig:
+    values = {
+        "base_url": sim.url,
+        "client_id": sim_module.CLIENT_ID,
+        "client_secret": sim_module.CLIENT_SECRET,
+        "username": sim_module.USERNAME,
+        "password": sim_module.PASSWORD,
+        "store_id": str(sim_module.STORE_ID),
+        "webhook_secret": sim_module.WEBHOOK_SECRET,
+        "http_timeout": 2.0,
+        **overrides,
+    }
+    return dataclasses.replace(PathaoConfig(), **values)
+
+
+def make_courier(sim, **overrides) -> PathaoCourier:
+    return PathaoCourier(settings(sim, **overrides))
+
+
+def parcel(**fields) -> Parcel:
+    values = {
+        "merchant_order_id": "ZS-2026-000101",
+        "recipient_name": "Karim Ahmed",
+        "recipient_phone": "01812345678",
+        "recipient_address": "Flat 3B, Road 7",
+        "district": "Dhaka",
+        "area": "Gulshan",
+        "cod_amount": Decimal("545.50"),
+        "declared_value": Decimal("545.50"),
+        "weight_grams": 1200,
+        "item_count": 2,
+        "description": "2 items",
+        **fields,
+    }
+    return Parcel(**values)
+
+
+# --- token ----------------------------------------------------------------------------------
+
+
+def test_the_token_is_issued_once_and_shared_by_every_instance_through_kv(sim, kv):
+    first = make_courier(sim)
+    first.book(parcel=parcel())
+    make_courier(sim).book(parcel=parcel(merchant_order_id="ZS-2026-000102"))
+    state = sim_state(sim)
+    assert state["token_issues"] == {"password": 1}
+    assert state["hits"]["orders"] == 2
+    record = json.loads(kv.get(TOKEN_KEY.format(client_id=sim_module.CLIENT_ID)))
+    assert record["access_token"] in sim.sim.tokens
+    assert 431_000 < kv.ttl(TOKEN_KEY.format(client_id=sim_module.CLIENT_ID)) <= 432_000
+
+
+def test_concurrent_instances_issue_one_token(sim):
+    errors: list[Exception] = []
+
+    def work(index: int) -> None:
+        try:
+            make_courier(sim).book(parcel=parcel(merchant_order_id=f"ZS-C-{index}"))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sim_state(sim)["token_issues"] == {"password": 1}
+    assert len(sim.sim.parcels) == 8
+
+
+def test_the_client_credentials_flow_logs_in_without_a_password(sim):
+    courier = make_courier(sim, auth_flow="client_credentials", username="", password="")
+    courier.book(parcel=parcel())
+    state = sim_state(sim)
+    assert state["token_issues"] == {"client_credentials": 1}
+    assert state["hits"]["external/login"] == 1
+    assert "issue-token" not in state["hits"]
+
+
+def test_the_token_is_refreshed_with_the_refresh_grant_past_half_its_life(sim, kv):
+    control(sim, "config", {"expires_in": 2})
+    courier = make_courier(sim)
+    booked = courier.book(parcel=parcel())
+    key = TOKEN_KEY.format(client_id=sim_module.CLIENT_ID)
+    first = json.loads(kv.get(key))["access_token"]
+    time.sleep(1.1)  # past half of the 2 s life, still usable
+    courier.track(consignment_id=booked.consignment_id)
+    assert sim_state(sim)["token_issues"] == {"password": 1, "refresh_token": 1}
+    assert json.loads(kv.get(key))["access_token"] not in ("", first)
+
+
+def test_an_expired_token_is_never_sent(sim):
+    control(sim, "config", {"expires_in": 1})
+    courier = make_courier(sim)
+    booked = courier.book(parcel=parcel())
+    time.sleep(1.2)  # gone from KV with its life
+    courier.track(consignment_id=booked.consignment_id)
+    state = sim_state(sim)
+    assert state["token_issues"] == {"password": 2}
+    assert state["hits"][f"orders/{booked.consignment_id}/info"] == 1  # no 401 on the way
+
+
+def test_a_refused_token_is_dropped_and_the_call_made_once_more(sim):
+    courier = make_courier(sim)
+    booked = courier.book(parcel=parcel())
+    control(sim, "tokens/revoke")  # Pathao no longer knows the cached token
+    update = courier.track(consignment_id=booked.consignment_id)
+    assert update.state == "booked"
+    state = sim_state(sim)
+    assert state["token_issues"] == {"password": 2}
+    assert state["hits"][f"orders/{booked.consignment_id}/info"] == 2
+
+
+def test_wrong_credentials_are_a_clear_error_not_a_retry_loop(sim):
+    courier = make_courier(sim, password="not-the-password")
+    with pytest.raises(CourierError) as caught:
+        courier.book(parcel=parcel())
+    assert (caught.value.code, caught.value.retryable) == ("courier_auth_failed", False)
+    assert sim_state(sim)["hits"] == {"issue-token": 1}
+
+
+# --- look-ups and price plan -----------------------------------------------------------------
+
+
+def test_cities_zones_and_areas_are_cached_for_a_day(sim, kv):
+    courier = make_courier(sim)
+    assert {"city_id": 1, "city_name": "Dhaka"} in courier.city_list()
+    assert courier.zones(1)[1] == {"zone_id": 102, "zone_name": "Gulshan"}
+    assert courier.areas(102)[2]["area_name"] == " Bonolota"
+    again = make_courier(sim)
+    again.city_list(), again.zones(1), again.areas(102)
+    hits = sim_state(sim)["hits"]
+    assert (hits["city-list"], hits["cities/1/zone-list"], hits["zones/102/area-list"]) == (1, 1, 1)
+    assert 86_000 < kv.ttl("couriers:pathao:lookup:cities") <= 86_400
+
+
+@pytest.mark.parametrize(
+    ("district", "area", "city", "zone"),
+    [
+        ("Dhaka", "Gulshan", 1, 102),
+        ("Chattogram", "Chittagong Sadar", 2, 201),  # our spelling, Pathao's older one
+        ("Narayanganj", "Nowhere", 4, 401),  # no zone of that name: the city's first
+        ("Atlantis", "Nowhere", 1, 101),  # no such city: PATHAO_DEFAULT_CITY_ID
+    ],
+)
+def test_a_district_and_area_find_pathao_city_and_zone_by_name(sim, district, area, city, zone):
+    courier = make_courier(sim)
+    assert courier.city_for(district) == city
+    assert courier.zone_for(city, area) == zone
+
+
+def test_the_price_plan_is_the_quote_with_the_cod_percentage(sim):
+    courier = make_courier(sim)
+    inside = courier.quote(parcel=parcel())
+    assert (inside.delivery_fee, inside.cod_fee) == (Decimal("75.00"), Decimal("5.46"))
+    outside = courier.quote(parcel=parcel(district="Chattogram", cod_amount=Decimal(0)))
+    assert (outside.delivery_fee, outside.cod_fee) == (Decimal("125.00"), Decimal(0))
+    assert outside.raw["plan_id"] == 2
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+def test_a_parcel_is_booked_with_pathao_fields(sim):
+    booking = make_courier(sim).book(parcel=parcel(note="Call before coming"))
+    assert booking.consignment_id.startswith("DL")
+    assert booking.tracking_code == booking.consignment_id
+    assert booking.delivery_fee == Decimal("75")
+    sent = sim.sim.parcels[booking.consignment_id]["body"]
+    assert sent == {
+        "store_id": sim_module.STORE_ID,
+        "merchant_order_id": "ZS-2026-000101",
+        "recipient_name": "Karim Ahmed",
+        "recipient_phone": "01812345678",
+        "recipient_address": "Flat 3B, Road 7, Gulshan, Dhaka",
+        "delivery_type": 48,
+        "item_type": 2,
+        "item_quantity": 2,
+        "item_weight": 1.2,
+        "amount_to_collect": 546,  # whole taka
+        "item_description": "2 items",
+        "special_instruction": "Call before coming",
+    }
+
+
+def test_a_light_parcel_is_sent_as_half_a_kilo_and_a_heavy_one_refused_before_the_call(sim):
+    courier = make_courier(sim)
+    light = courier.book(parcel=parcel(weight_grams=80))
+    assert sim.sim.parcels[light.consignment_id]["body"]["item_weight"] == 0.5
+    with pytest.raises(CourierError) as caught:
+        courier.book(parcel=parcel(weight_grams=12_500))
+    assert (caught.value.code, caught.value.retryable) == ("courier_rejected", False)
+    assert sim_state(sim)["hits"]["orders"] == 1
+
+
+def test_pathao_refusing_a_parcel_is_a_non_retryable_error_naming_the_field(sim):
+    with pytest.raises(CourierError) as caught:
+        make_courier(sim).book(parcel=parcel(recipient_phone="8801812345678"))
+    assert (caught.value.code, caught.value.retryable) == ("courier_rejected", False)
+    assert "recipient_phone" in str(caught.value)
+    assert sim.sim.parcels == {}
+
+
+def test_order_info_is_the_polled_status(sim):
+    courier = make_courier(sim)
+    booking = courier.book(parcel=parcel())
+    first = courier.track(consignment_id=booking.consignment_id)
+    assert (first.state, first.raw_status) == ("booked", "Pending")
+    assert first.merchant_order_id == "ZS-2026-000101"
+    control(sim, f"parcels/{booking.consignment_id}/advance", {"event": "order.in-transit"})
+    moved = courier.track(consignment_id=booking.consignment_id)
+    assert (moved.state, moved.raw_status) == ("in_transit", "In Transit")
+    assert moved.occurred_at is not None and moved.occurred_at.tzinfo is not None
+    control(sim, f"parcels/{booking.consignment_id}/advance", {"event": "order.teleported"})
+    odd = courier.track(consignment_id=booking.consignment_id)
+    assert (odd.state, odd.raw_status) == ("unknown", "order.teleported")
+
+
+@pytest.mark.parametrize("route", ["orders", "issue-token"])
+def test_a_pathao_5xx_is_a_retryable_error(sim, route):
+    control(sim, "fail", {"route": route, "status": 503})
+    with pytest.raises(CourierError) as caught:
+        make_courier(sim).book(parcel=parcel())
+    assert (caught.value.code, caught.value.retryable) == ("courier_unavailable", True)
+    assert sim.sim.parcels == {}
+    make_courier(sim).book(parcel=parcel())  # the failure passed: the next call works
+
+
+def test_a_slow_pathao_is_a_retryable_timeout(sim):
+    courier = make_courier(sim, http_timeout=0.3)
+    courier.city_list()  # token in hand
+    control(sim, "fail", {"route": "merchant/price-plan", "delay": 1.0})
+    started = time.monotonic()
+    with pytest.raises(CourierError) as caught:
+        courier.quote(parcel=parcel())
+    assert time.monotonic() - started < 1.0
+    assert (caught.value.code, caught.value.retryable) == ("courier_unavailable", True)
+    assert "timed out" in str(caught.value)
+
+
+def test_pathao_has_no_cancel_and_the_tracking_page_is_configurable(sim):
+    courier = make_courier(sim, tracking_url="https://track.example/p?id={code}")
+    with pytest.raises(CourierError) as caught:
+        courier.cancel(consignment_id="DL0101")
+    assert caught.value.code == "courier_unsupported"
+    assert courier.tracking_url(tracking_code="DL0101") == "https://track.example/p?id=DL0101"
+
+
+def test_an_unconfigured_pathao_says_so():
+    with pytest.raises(CourierError) as caught:
+        PathaoCourier(PathaoConfig())
+    assert caught.value.code == "courier_not_configured"
+
+
+# --- webhook events -------------------------------------------------------------------------
+
+EVENT_STATES = {
+    "order.created": "booked",
+    "order.updated": "booked",
+    "order.pickup-requested": "booked",
+    "order.assigned-for-pickup": "booked",
+    "order.picked": "picked_up",
+    "order.pickup-failed": "booked",
+    "order.pickup-cancelled": "cancelled",
+    "order.at-the-sorting-hub": "in_transit",
+    "order.in-transit": "in_transit",
+    "order.received-at-last-mile-hub": "in_transit",
+    "order.assigned-for-delivery": "out_for_delivery",
+    "order.delivered": "delivered",
+    "order.partial-delivery": "partially_delivered",
+    "order.returned": "returning",
+    "order.delivery-failed": "delivery_failed",
+    "order.on-hold": "on_hold",
+    "order.paid": "paid_out",
+    "order.paid-return": "returning",
+    "order.exchanged": "delivered",
+    "order.return-id-created": "returning",
+    "order.return-in-transit": "returning",
+    "order.returned-to-merchant": "returned",
+    "order.something-new": "unknown",
+}
+
+
+def test_every_event_the_simulator_sends_has_a_state():
+    from devtools.courier_sims.pathao_data import EVENTS
+
+    assert set(EVENTS) <= set(EVENT_STATES)
+
+
+@pytest.mark.parametrize(("event", "state"), EVENT_STATES.items())
+def test_each_webhook_event_becomes_its_state(sim, event, state):
+    booking = make_courier(sim).book(parcel=parcel())
+    record = control(sim, f"parcels/{booking.consignment_id}/advance", {"event": event})
+    [update] = make_courier(sim).webhook_parse(payload=record["payload"])
+    assert (update.state, update.raw_status) == (state, event)
+    assert update.consignment_id == booking.consignment_id
+    assert update.merchant_order_id == "ZS-2026-000101"
+    assert update.occurred_at is not None and update.occurred_at.tzinfo == UTC
+
+
+def test_webhook_extras_become_amounts_and_the_payout_reference(sim):
+    courier = make_courier(sim)
+    booking = courier.book(parcel=parcel(cod_amount=Decimal("600")))
+    path = f"parcels/{booking.consignment_id}/advance"
+    [created] = courier.webhook_parse(
+        payload=control(sim, path, {"event": "order.created"})["payload"]
+    )
+    assert created.delivery_fee == Decimal("75")
+    [delivered] = courier.webhook_parse(
+        payload=control(sim, path, {"event": "order.delivered"})["payload"]
+    )
+    assert delivered.collected_amount == Decimal("600")
+    [partial] = courier.webhook_parse(
+        payload=control(sim, path, {"event": "order.partial-delivery"})["payload"]
+    )
+    assert partial.collected_amount == Decimal("300") and partial.message
+    [paid] = courier.webhook_parse(payload=control(sim, path, {"event": "order.paid"})["payload"])
+    assert paid.raw["invoice_id"].startswith("INV") and paid.raw["invoice_id"] in paid.message
+
+
+def test_the_time_is_pathaos_utc_timestamp_else_its_dhaka_local_time():
+    courier = PathaoCourier(PathaoConfig(base_url="http://pathao.invalid"))
+    base = {"consignment_id": "DL1", "event": "order.picked", "updated_at": "2026-12-05 19:06:41"}
+    [stamped] = courier.webhook_parse(payload={**base, "timestamp": "2026-12-05T13:06:40Z"})
+    assert stamped.occurred_at == datetime(2026, 12, 5, 13, 6, 40, tzinfo=UTC)
+    [local] = courier.webhook_parse(payload=base)
+    assert local.occurred_at == datetime(2026, 12, 5, 13, 6, 41, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"event": "webhook_integration"},
+        {"event": "store.created", "store_id": 7, "store_name": "Banani"},
+        {"event": "order.picked"},  # no consignment
+        {},
+    ],
+)
+def test_handshakes_and_unrelated_notifications_carry_no_update(payload):
+    courier = PathaoCourier(PathaoConfig(base_url="http://pathao.invalid"))
+    assert courier.webhook_parse(payload=payload) == []
+    reply = courier.webhook_reply(payload=payload)
+    assert (reply.status, reply.headers) == (202, {INTEGRATION_HEADER: INTEGRATION_SECRET})
+
+
+@pytest.mark.parametrize(
+    ("configured", "headers", "authentic"),
+    [
+        ("s3cret", {"X-PATHAO-Signature": "s3cret"}, True),
+        ("s3cret", {"x-pathao-signature": "s3cret"}, True),
+        ("s3cret", {"X-PATHAO-Signature": "s3cret "}, False),
+        ("s3cret", {"X-PATHAO-Signature": "other"}, False),
+        ("s3cret", {}, False),
+        ("", {"X-PATHAO-Signature": ""}, False),  # no secret configured: nothing is authentic
+    ],
+)
+def test_the_webhook_signature_is_our_secret_verbatim(configured, headers, authentic):
+    courier = PathaoCourier(PathaoConfig(base_url="http://p.invalid", webhook_secret=configured))
+    assert courier.webhook_authentic(headers=headers, query={}) is authentic
