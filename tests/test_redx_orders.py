@@ -1,0 +1,254 @@
+"""RedX with orders: a COD order booked through the admin API, moved by the simulator's
+webhooks to our real /api/webhooks/redx function (served over HTTP), forged and replayed
+webhooks, unknown and out-of-order statuses, and cancelling before pickup."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import httpx
+import pytest
+
+import api.checkout
+import api.orders
+from db.models import Consignment, ConsignmentEvent, Order, OrderStatusEvent, Payment
+from devtools.courier_sims import redx as sim_module
+from devtools.courier_sims.redx import start_redx_simulator
+from devtools.wsgi_server import BackgroundServer, start_server
+from lib import conf
+from lib.conf import RedxConfig
+from tests import payment_shop
+from tests.payment_shop import shop_product
+from tests.support import call
+
+_keys = itertools.count(1)
+people = payment_shop.people  # fixture
+
+
+@pytest.fixture(scope="module")
+def webhook_server():
+    import api.webhooks.redx
+
+    server, thread = start_server(api.webhooks.redx.app, "127.0.0.1", 0, name="redx-webhook")
+    running = BackgroundServer(server, thread)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def running(webhook_server):
+    with start_redx_simulator(webhook_url=f"{webhook_server.url}/api/webhooks/redx") as server:
+        yield server
+
+
+@pytest.fixture
+def sim(running, kv, monkeypatch):
+    running.reset()
+    values = sim_module.env(running.url)
+    monkeypatch.setattr(
+        conf,
+        "redx_config",
+        RedxConfig(
+            base_url=values["REDX_BASE_URL"],
+            access_token=values["REDX_ACCESS_TOKEN"],
+            pickup_store_id=int(values["REDX_PICKUP_STORE_ID"]),
+            pickup_area_id=int(values["REDX_PICKUP_AREA_ID"]),
+            webhook_token=values["REDX_WEBHOOK_TOKEN"],
+            http_timeout=2.0,
+        ),
+    )
+    return running
+
+
+def cod_order_processing(server_key: dict, staff: dict, *, upazila: str = "Savar") -> Order:
+    """A guest's COD order to Savar (Dhaka), placed at checkout and packed by staff."""
+    product = shop_product("445.00")
+    body = {
+        "lines": [{"product_id": str(product.pk), "quantity": 2}],
+        "address": {
+            "full_name": "Karim Ahmed",
+            "phone": "01812345678",
+            "address_line1": "House 4, Bank Colony",
+            "division": "Dhaka",
+            "district": "Dhaka",
+            "upazila": upazila,
+        },
+        "email": "karim@shop.test",
+        "payment_method": "cod",
+    }
+    placed = call(
+        api.checkout.app,
+        "POST",
+        "/api/v1/checkout/orders",
+        json_body=body,
+        headers={**server_key, "Idempotency-Key": f"redx-order-{next(_keys):08d}"},
+    )
+    assert placed.status == 201, placed.body
+    number = placed.json()["number"]
+    packed = call(
+        api.orders.app,
+        "POST",
+        f"/api/v1/admin/orders/{number}/transition",
+        json_body={"to_status": "processing"},
+        headers=staff,
+    )
+    assert packed.status == 200, packed.body
+    return Order.objects.get(number=number)
+
+
+def book(order: Order, staff: dict) -> Consignment:
+    from lib.couriers.services import consignment_book
+
+    outcome = consignment_book(order=order, courier="redx", actor_id=None)
+    return outcome.consignment
+
+
+def advance(sim, tracking_id: str, status: str, **extra) -> dict:
+    reply = httpx.post(
+        f"{sim.url}/__sim/parcels/{tracking_id}/advance",
+        json={"status": status, **extra},
+        timeout=15,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def timeline(order: Order) -> list[tuple[str, str]]:
+    return list(
+        OrderStatusEvent.objects.filter(order=order)
+        .order_by("created_at", "id")
+        .values_list("from_status", "to_status")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cod_order_travels_with_redx_to_delivered_and_its_cash_is_captured(
+    sim, server_key, people
+):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    consignment = book(order, staff)
+    code = consignment.tracking_code
+    assert (consignment.state, consignment.consignment_id) == ("booked", code)
+    parcel = sim.parcels[code]
+    assert parcel["merchant_invoice_id"] == order.number
+    assert (parcel["delivery_area"], parcel["cash_collection_amount"]) == (
+        "Savar",
+        f"{order.total_amount:.2f}",
+    )
+
+    for status in ("ready-for-delivery", "delivery-in-progress", "delivered"):
+        sent = advance(sim, code, status)
+        assert (sent["reply_status"], sent["reply_body"]) == (200, '{"status": "ok"}')
+
+    order.refresh_from_db()
+    consignment.refresh_from_db()
+    assert order.status == "delivered"
+    assert (consignment.state, consignment.raw_status) == ("delivered", "delivered")
+    assert consignment.collected_amount == order.total_amount
+    assert timeline(order)[-3:] == [
+        ("processing", "shipped"),
+        ("shipped", "out_for_delivery"),
+        ("out_for_delivery", "delivered"),
+    ]
+    notes = OrderStatusEvent.objects.filter(order=order, to_status="delivered").get().note
+    assert f"RedX {code}: delivered" in notes
+    payment = Payment.objects.get(order=order, provider="cod")
+    assert (payment.status, payment.amount) == ("captured", order.total_amount)
+    events = ConsignmentEvent.objects.filter(consignment=consignment)
+    assert list(events.values_list("raw_status", flat=True)) == [
+        "booked",
+        "ready-for-delivery",
+        "delivery-in-progress",
+        "delivered",
+    ]
+
+    # the same webhook again, then an older one arriving late: stored at most once, harmless
+    last = sent["payload"]
+    replay = httpx.post(
+        f"{sim.webhook_url}?token={sim_module.WEBHOOK_TOKEN}", json=last, timeout=10
+    )
+    assert replay.status_code == 200
+    late = advance(sim, code, "ready-for-delivery")
+    assert late["reply_status"] == 200
+    order.refresh_from_db()
+    consignment.refresh_from_db()
+    assert (order.status, consignment.state) == ("delivered", "delivered")
+    assert events.count() == 5
+    assert events.filter(raw_status="ready-for-delivery", applied=False).count() == 1
+    assert Payment.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forged_webhooks_change_nothing(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    consignment = book(order, staff)
+    before = ConsignmentEvent.objects.count()
+    wrong = advance(sim, consignment.tracking_code, "delivered", token="not-our-token")
+    assert wrong["reply_status"] == 401
+    assert '"webhook_unauthenticated"' in wrong["reply_body"]
+    missing = httpx.post(sim.webhook_url, json=wrong["payload"], timeout=10)
+    assert missing.status_code == 401
+    header_only = httpx.post(
+        sim.webhook_url,
+        json=wrong["payload"],
+        headers={"Authorization": f"Bearer {sim_module.WEBHOOK_TOKEN}"},
+        timeout=10,
+    )
+    assert header_only.status_code == 401
+    order.refresh_from_db()
+    consignment.refresh_from_db()
+    assert (order.status, consignment.state) == ("processing", "booked")
+    assert ConsignmentEvent.objects.count() == before
+    assert not Payment.objects.filter(order=order).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unknown_status_is_stored_without_error(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    consignment = book(order, staff)
+    sent = advance(sim, consignment.tracking_code, "hub-transfer-requested")
+    assert sent["reply_status"] == 200
+    event = ConsignmentEvent.objects.get(
+        consignment=consignment, raw_status="hub-transfer-requested"
+    )
+    assert event.state == "unknown"
+    assert event.payload["invoice_number"] == order.number
+    order.refresh_from_db()
+    consignment.refresh_from_db()
+    assert (order.status, consignment.state) == ("processing", "booked")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_that_is_not_json_is_refused(sim):
+    reply = httpx.post(
+        f"{sim.webhook_url}?token={sim_module.WEBHOOK_TOKEN}",
+        content=b"tracking_number=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert reply.status_code == 400
+    assert not ConsignmentEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_pages_move_a_parcel(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    code = book(order, staff).tracking_code
+    listing = httpx.get(f"{sim.url}/", timeout=5)
+    assert code in listing.text and order.number in listing.text
+    page = httpx.get(f"{sim.url}/parcels/{code}", timeout=5)
+    assert 'value="delivery-in-progress"' in page.text
+    pressed = httpx.post(
+        f"{sim.url}/parcels/{code}", data={"status": "ready-for-delivery"}, timeout=15
+    )
+    assert pressed.status_code == 303
+    after = httpx.get(f"{sim.url}/parcels/{code}", timeout=5)
+    assert "Last webhook: ready-for-delivery answered 200" in after.text
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert Decimal(sim.parcels[code]["cash_collection_amount"]) == order.total_amount
