@@ -85,6 +85,13 @@ class TimelineEntryOut(Schema):
     at: datetime
 
 
+class OrderTrackingOut(Schema):
+    courier: str = Field(..., description="pathao, steadfast or redx")
+    courier_name: str
+    tracking_code: str = Field(..., description="What to enter on the courier's tracking page")
+    tracking_url: str = Field(..., description="The courier's public tracking page")
+
+
 class OrderDetailOut(OrderSummaryOut):
     subtotal: Money
     discount_total: Money
@@ -95,6 +102,9 @@ class OrderDetailOut(OrderSummaryOut):
     timeline: list[TimelineEntryOut]
     delivery_estimate: dict[str, Any]
     shipping_address: dict[str, Any]
+    tracking: OrderTrackingOut | None = Field(
+        None, description="The courier carrying the order, once it is booked"
+    )
 
 
 class AdminOrderOut(OrderSummaryOut):

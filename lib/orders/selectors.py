@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from db.models import Order, OrderItem, OrderStatusEvent
 from lib.access.services import phone_normalize
+from lib.couriers.selectors import tracking_out, with_tracking
 from lib.errors import NotFound
 from lib.i18n import Language
 from lib.money import money
@@ -91,6 +92,7 @@ def order_detail(order: Order, language: Language, *, address: bool = True) -> d
     detail["timeline"] = order_timeline(order, language)
     detail["delivery_estimate"] = order.delivery_estimate or {}
     detail["shipping_address"] = (order.shipping_snapshot or {}) if address else {}
+    detail["tracking"] = tracking_out(order)
     return detail
 
 
@@ -98,7 +100,9 @@ def with_lines(queryset: QuerySet, *, vendor_ids: tuple[str, ...] | None = None)
     items = OrderItem.objects.order_by("created_at", "id")
     if vendor_ids is not None:
         items = items.filter(vendor_id__in=vendor_ids)
-    return queryset.prefetch_related(Prefetch("items", queryset=items), Prefetch("status_events"))
+    return with_tracking(
+        queryset.prefetch_related(Prefetch("items", queryset=items), Prefetch("status_events"))
+    )
 
 
 # --- customers ---------------------------------------------------------------------------

@@ -343,11 +343,20 @@ def cod_reference(order: Order) -> str:
     return f"cod-{order.number}"
 
 
-def cod_mark_paid(*, order: Order, actor_id: str | None) -> Payment:
-    """Staff record the cash collected for a COD order: one Payment (provider cod) with one
-    captured event (keyed by the order number, so a repeat changes nothing), and the order
-    moved to paid where its status allows (a delivered COD order is already marked paid by
-    the state machine; only the money record is added)."""
+def cod_mark_paid(
+    *,
+    order: Order,
+    actor_id: str | None,
+    amount: Decimal | None = None,
+    reference: str | None = None,
+    source: str = "staff",
+) -> Payment:
+    """Record the cash collected for a COD order, by staff or from a courier's delivery
+    report (`amount` collected, `reference` naming the consignment): one Payment (provider
+    cod) with one captured event (keyed by the order number or the consignment, so a repeat
+    changes nothing), and the order moved to paid where its status allows (a delivered COD
+    order is already marked paid by the state machine; only the money record is added).
+    Whoever records first holds the money record: the other adds nothing."""
     if order.payment_method != PaymentProvider.COD:
         raise Conflict("cod_not_applicable", fields={"payment_method": [order.payment_method]})
     with transaction.atomic():
@@ -357,19 +366,20 @@ def cod_mark_paid(*, order: Order, actor_id: str | None) -> Payment:
             return existing
         if locked.status in COD_NOT_PAYABLE:
             raise Conflict("cod_not_applicable", fields={"status": [locked.status]})
+        collected = locked.total_amount if amount is None else amount
         payment = existing or Payment.objects.create(
             order=locked,
             provider=PaymentProvider.COD,
-            amount=locked.total_amount,
+            amount=collected,
             currency=locked.currency or CURRENCY,
             status=PaymentStatus.CAPTURED,
         )
         event_record(
             payment,
             PaymentEventType.CAPTURED,
-            reference=cod_reference(locked),
-            amount=payment.amount,
-            payload={"source": "staff", "actor_id": actor_id, "order_status": locked.status},
+            reference=reference or cod_reference(locked),
+            amount=collected,
+            payload={"source": source, "actor_id": actor_id, "order_status": locked.status},
         )
         order_paid(payment, note="Cash on delivery collected", actor_id=actor_id)
     return payment
