@@ -1,0 +1,234 @@
+"""Pathao end to end: staff book a packed COD order through the admin API, the simulator's
+webhooks reach our webhook function over HTTP and move the order to delivered with the cash
+collected; forged, replayed, late and unknown webhooks change nothing; the payout invoice is
+recorded. The simulator judges each of our replies as Pathao does (202 + integration header)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+import api.checkout
+import api.couriers
+import api.orders
+import api.webhooks.pathao
+from db.models import Consignment, ConsignmentEvent, Order, OrderStatusEvent, Payment
+from devtools.courier_sims.pathao import env as pathao_env
+from devtools.courier_sims.pathao import start_pathao_simulator
+from devtools.wsgi_server import server_url, start_server
+from lib import conf
+from lib.couriers.pathao import INTEGRATION_HEADER
+from tests.payment_shop import _numbers, shop_product, signed_in
+from tests.support import call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def pathao(kv, monkeypatch):
+    """The simulator, posting its webhooks to our webhook function served over HTTP, and
+    the API configured for it from the environment as in production."""
+    sim = start_pathao_simulator()
+    server, _thread = start_server(api.webhooks.pathao.app, "127.0.0.1", 0, name="pathao-hook")
+    webhook_url = f"{server_url(server)}/api/webhooks/pathao"
+    control(sim, "config", {"webhook_url": webhook_url})
+    for name, value in pathao_env(sim.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COURIER_HTTP_TIMEOUT", "2")
+    monkeypatch.setattr(conf, "pathao_config", conf.load_pathao_config(), raising=False)
+    sim.webhook_url = webhook_url
+    yield sim
+    server.shutdown()
+    server.server_close()
+    sim.stop()
+
+
+def control(sim, route: str, body: dict | None = None) -> dict:
+    reply = httpx.post(f"{sim.url}/__sim/{route}", json=body or {}, timeout=15)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def advance(sim, consignment_id: str, event: str) -> dict:
+    """Pathao moves the parcel: its webhook is posted and our reply judged."""
+    return control(sim, f"parcels/{consignment_id}/advance", {"event": event})
+
+
+@pytest.fixture
+def staff(server_key):
+    return signed_in(server_key, "staff")[1]
+
+
+def packed_cod_order(server_key, staff) -> Order:
+    """A customer's cash-on-delivery order, confirmed and packed by staff (processing)."""
+    _, customer = signed_in(server_key, "customer")
+    product = shop_product("500.00")
+    body = {
+        "lines": [{"product_id": str(product.pk), "quantity": 1}],
+        "address": {
+            "full_name": "Karim Ahmed",
+            "phone": "01812345678",
+            "address_line1": "House 12, Road 7",
+            "division": "Dhaka",
+            "district": "Dhaka",
+            "area": "Gulshan",
+        },
+        "payment_method": "cod",
+    }
+    key = {"Idempotency-Key": f"pathao-order-{next(_numbers):08d}"}
+    placed = call(
+        api.checkout.app,
+        "POST",
+        "/api/v1/checkout/orders",
+        json_body=body,
+        headers={**customer, **key},
+    )
+    assert placed.status == 201, placed.body
+    number = placed.json()["number"]
+    moved = call(
+        api.orders.app,
+        "POST",
+        f"/api/v1/admin/orders/{number}/transition",
+        json_body={"to_status": "processing"},
+        headers=staff,
+    )
+    assert moved.status == 200, moved.body
+    return Order.objects.get(number=number)
+
+
+def book(order: Order, staff) -> dict:
+    reply = call(
+        api.couriers.app,
+        "POST",
+        "/api/v1/admin/couriers/consignments",
+        json_body={"order_number": order.number, "courier": "pathao"},
+        headers=staff,
+    )
+    assert reply.status == 201, reply.body
+    return reply.json()
+
+
+def events_of(consignment_id: str) -> list[tuple[str, str, bool]]:
+    return list(
+        ConsignmentEvent.objects.filter(consignment__consignment_id=consignment_id)
+        .order_by("created_at", "id")
+        .values_list("raw_status", "state", "applied")
+    )
+
+
+def test_the_handshake_is_answered_202_with_pathaos_integration_header(pathao):
+    record = control(pathao, "webhook/handshake")
+    assert (record["status"], record["accepted"]) == (202, True), record
+    assert ConsignmentEvent.objects.count() == 0
+
+
+def test_a_webhook_without_our_secret_is_refused_and_changes_nothing(pathao, server_key, staff):
+    order = packed_cod_order(server_key, staff)
+    consignment_id = book(order, staff)["consignment_id"]
+    before = events_of(consignment_id)
+    control(pathao, "config", {"webhook_secret": "guessed-secret"})
+    record = advance(pathao, consignment_id, "order.delivered")
+    assert (record["status"], record["accepted"]) == (401, False)
+    unsigned = httpx.post(pathao.webhook_url, json=record["payload"], timeout=5)
+    assert unsigned.status_code == 401
+    assert unsigned.json()["error"]["code"] == "webhook_unauthenticated"
+    assert INTEGRATION_HEADER not in unsigned.headers
+    assert events_of(consignment_id) == before
+    assert Consignment.objects.get(consignment_id=consignment_id).state == "booked"
+    order.refresh_from_db()
+    assert order.status == "processing"
+    assert not Payment.objects.filter(order=order, status="captured").exists()
+
+
+def test_a_cod_order_is_booked_carried_and_delivered_through_pathaos_webhooks(
+    pathao, server_key, staff
+):
+    order = packed_cod_order(server_key, staff)
+    booked = book(order, staff)
+    consignment_id = booked["consignment_id"]
+    assert booked["tracking_url"] == f"{pathao.url}/parcels/{consignment_id}"
+    sent = pathao.sim.parcels[consignment_id]["body"]
+    assert sent["merchant_order_id"] == order.number
+    assert sent["amount_to_collect"] == int(order.total_amount)
+    for event in (
+        "order.picked",
+        "order.in-transit",
+        "order.assigned-for-delivery",
+        "order.delivered",
+    ):
+        record = advance(pathao, consignment_id, event)
+        assert (record["status"], record["accepted"]) == (202, True), record
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    timeline = list(
+        OrderStatusEvent.objects.filter(order=order)
+        .order_by("created_at", "id")
+        .values_list("to_status", flat=True)
+    )
+    assert timeline[-3:] == ["shipped", "out_for_delivery", "delivered"]
+    consignment = Consignment.objects.get(consignment_id=consignment_id)
+    assert (consignment.state, consignment.raw_status) == ("delivered", "order.delivered")
+    collected = Decimal(pathao.sim.parcels[consignment_id]["amount_to_collect"])
+    assert consignment.collected_amount == collected
+    [payment] = Payment.objects.filter(order=order, provider="cod")
+    assert (payment.status, payment.amount) == ("captured", collected)
+    detail = call(
+        api.couriers.app,
+        "GET",
+        f"/api/v1/admin/couriers/consignments/{booked['id']}",
+        headers=staff,
+    )
+    assert detail.status == 200, detail.body
+    states = [event["state"] for event in detail.json()["events"] if event["applied"]]
+    assert states[-4:] == ["picked_up", "in_transit", "out_for_delivery", "delivered"]
+
+
+def test_replayed_late_and_unknown_webhooks_change_nothing_and_the_payout_is_recorded(
+    pathao, server_key, staff
+):
+    order = packed_cod_order(server_key, staff)
+    consignment_id = book(order, staff)["consignment_id"]
+    advance(pathao, consignment_id, "order.picked")
+    delivered = advance(pathao, consignment_id, "order.delivered")
+    assert delivered["accepted"], delivered
+    settled = events_of(consignment_id)
+    timeline = OrderStatusEvent.objects.filter(order=order).count()
+
+    index = len(pathao.sim.deliveries) - 1
+    replay = control(pathao, "webhook/replay", {"index": index})  # the same delivery again
+    assert (replay["status"], replay["accepted"]) == (202, True)
+    assert events_of(consignment_id) == settled
+
+    late = advance(pathao, consignment_id, "order.in-transit")  # sent after delivered
+    odd = advance(pathao, consignment_id, "order.teleported")  # a slug we do not know
+    assert late["accepted"] and odd["accepted"]
+    stored = events_of(consignment_id)
+    assert stored[:-2] == settled
+    assert stored[-2:] == [
+        ("order.in-transit", "in_transit", False),
+        ("order.teleported", "unknown", False),
+    ]
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    assert OrderStatusEvent.objects.filter(order=order).count() == timeline
+    assert Payment.objects.filter(order=order, provider="cod").count() == 1
+    assert Consignment.objects.get(consignment_id=consignment_id).state == "delivered"
+
+    paid = advance(pathao, consignment_id, "order.paid")
+    assert paid["accepted"], paid
+    invoice = paid["payload"]["invoice_id"]
+    payouts = call(
+        api.couriers.app, "GET", "/api/v1/admin/couriers/payouts?courier=pathao", headers=staff
+    )
+    assert payouts.status == 200, payouts.body
+    [payout] = payouts.json()["items"]
+    assert payout["reference"] == invoice
+    assert Decimal(payout["amount"]["amount"]) == int(order.total_amount)
+    control(pathao, "webhook/replay", {"index": len(pathao.sim.deliveries) - 1})
+    again = call(
+        api.couriers.app, "GET", "/api/v1/admin/couriers/payouts?courier=pathao", headers=staff
+    )
+    assert again.json()["count"] == 1
+    assert Decimal(again.json()["items"][0]["amount"]["amount"]) == int(order.total_amount)
