@@ -127,9 +127,10 @@ def me(request):
     return services.user_get(user_id=request.auth.user_id)
 
 
-@router.post("/verify-email/request", response={202: NoticeOut})
+@router.post("/verify-email/request", response={202: NoticeOut, 422: ErrorOut})
 def verify_email_request(request):
-    """Email the signed-in user a link to verify their address (unless already verified)."""
+    """Email the signed-in user a link to verify their address (unless already verified);
+    422 `email_missing` for an account made with a phone number."""
     user = services.user_get(user_id=request.auth.user_id)
     sent = recovery.email_verification_send(user=user)
     code = "verification_sent" if sent else "already_verified"

@@ -68,6 +68,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "এই ইমেইল ঠিকানা দিয়ে ইতিমধ্যে একটি অ্যাকাউন্ট আছে।",
     ),
     "email_invalid": ("Enter a valid email address.", "একটি সঠিক ইমেইল ঠিকানা লিখুন।"),
+    "email_missing": (
+        "This account has no email address (it was made with a phone number).",
+        "এই অ্যাকাউন্টে কোনো ইমেইল ঠিকানা নেই (এটি ফোন নম্বর দিয়ে খোলা হয়েছে)।",
+    ),
     "phone_invalid": (
         "Enter a valid Bangladeshi mobile number, e.g. 01712345678.",
         "একটি সঠিক বাংলাদেশি মোবাইল নম্বর লিখুন, যেমন ০১৭১২৩৪৫৬৭৮।",
@@ -129,8 +133,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "এই ফোন নম্বরটি ইতিমধ্যে অন্য একটি অ্যাকাউন্টে ব্যবহৃত হচ্ছে।",
     ),
     "phone_verification_invalid": (
-        "The phone verification is invalid, expired or for another number. Verify the phone "
-        "again.",
+        "The phone verification is invalid, expired or for another number. Verify the phone again.",
         "ফোন যাচাইটি অবৈধ, মেয়াদোত্তীর্ণ বা অন্য নম্বরের। ফোনটি আবার যাচাই করুন।",
     ),
     # API keys

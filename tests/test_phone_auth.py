@@ -7,19 +7,24 @@ from __future__ import annotations
 import importlib
 import itertools
 import re
+import threading
 import time
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.db import connection
 
 import api.auth
+import api.cart
 import api.checkout
 import api.phone_auth
 from db.models import Order, OutboxMessage, User
 from lib.access.activity import ACTIVITY_TOPIC
 from lib.access.phone_otp import otp_code_key, otp_resend_key
+from lib.access.phone_sign_in import phone_account
 from lib.access.sessions import session_start
+from lib.cart.store import cart_key, cart_lines
 from lib.sms.base import sms_segments
 from lib.sms.services import SMS_TOPIC
 from tests import factories
@@ -282,19 +287,123 @@ def test_malformed_requests_are_422(client):
     ] * 3
 
 
-def test_a_disabled_account_cannot_sign_in_with_its_phone(client):
+def test_a_disabled_account_cannot_sign_in_with_its_phone(client, kv):
     ask(client)
     user_id = verify(client, sent_code()).json()["user"]["id"]
     User.objects.filter(pk=user_id).update(is_active=False)
-    client_kv_cooldown_free = otp_resend_key(PHONE, "sign_in")
-    from lib.kv import get_kv
-
-    get_kv().delete(client_kv_cooldown_free)
+    kv.delete(otp_resend_key(PHONE, "sign_in"))
     ask(client)
 
     response = verify(client, sent_code())
 
     assert (response.status, error_of(response)) == (403, "account_disabled")
+    (failed,) = activities("sign_in_failed")
+    assert failed["user_id"] == user_id
+    assert failed["details"] == {"phone": PHONE, "reason": "disabled", "via": "phone"}
+
+
+def test_a_number_typed_at_registration_is_not_a_sign_in(client):
+    """An account that only typed the number (never proved it) is not signed in by it."""
+    typed = User.objects.create_user(email="typed@example.com", password=None, phone=PHONE)
+    ask(client)
+
+    response = verify(client, sent_code())
+
+    assert response.status == 200
+    assert response.json()["created"] is True
+    assert response.json()["user"]["id"] != str(typed.pk)
+
+
+def test_a_phone_account_has_no_email_to_verify(client):
+    ask(client)
+    tokens = verify(client, sent_code()).json()["tokens"]
+
+    response = client(
+        "/api/v1/auth/verify-email/request", app=api.auth.app, token=tokens["access_token"]
+    )
+
+    assert (response.status, error_of(response)) == (422, "email_missing")
+
+
+def test_a_guest_cart_moves_into_the_phone_account(client, server_key, kv):
+    product = factories.product(category=factories.category(), quantity=50, images=0)
+    added = call(
+        api.cart.app,
+        "POST",
+        "/api/v1/cart/lines",
+        json_body={"product_id": str(product.pk), "quantity": 3},
+        headers=server_key,
+    )
+    token = added.json()["token"]
+    ask(client)
+
+    body = {"phone": PHONE, "purpose": "sign_in", "code": sent_code()}
+    signed_in = call(
+        api.phone_auth.app,
+        "POST",
+        "/api/v1/auth/phone/verify",
+        json_body=body,
+        headers={**server_key, "X-Cart-Token": token},
+    )
+
+    assert signed_in.status == 200, signed_in.body
+    user_id = signed_in.json()["user"]["id"]
+    lines = cart_lines(key=cart_key(user_id=user_id, guest_token=None))
+    assert [(line.product_id, line.quantity) for line in lines] == [(str(product.pk), 3)]
+    assert not kv.exists(cart_key(user_id=None, guest_token=token))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uses_of_one_code_sign_in_once(client, server_key):
+    ask(client)
+    body = {"phone": PHONE, "purpose": "sign_in", "code": sent_code()}
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def use() -> None:
+        barrier.wait()
+        response = call(
+            api.phone_auth.app,
+            "POST",
+            "/api/v1/auth/phone/verify",
+            json_body=body,
+            headers=server_key,
+            isolated=True,
+        )
+        statuses.append(response.status)
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [200, 400, 400, 400]
+    assert User.objects.filter(phone=PHONE).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_sign_ins_of_one_number_make_one_account(kv):
+    barrier = threading.Barrier(4)
+    outcomes: list[tuple[str, bool]] = []
+
+    def first_sign_in() -> None:
+        barrier.wait()
+        try:
+            user, created = phone_account(phone=PHONE, language="en")
+            outcomes.append((str(user.pk), created))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_sign_in) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(created for _, created in outcomes) == [False, False, False, True]
+    assert len({user_id for user_id, _ in outcomes}) == 1
+    assert User.objects.filter(phone=PHONE).count() == 1
 
 
 # --- linking a number to the signed-in account ---------------------------------------------

@@ -38,7 +38,7 @@ from django.db import transaction
 
 from lib.access.ratelimit import ip_bucket, named_limiter
 from lib.access.services import phone_normalize
-from lib.conf import PhoneOtpConfig, config, load_phone_otp_config
+from lib.conf import PhoneOtpConfig, Rate, config, load_phone_otp_config
 from lib.errors import ApiError, translate
 from lib.i18n import Language
 from lib.kv import get_kv
@@ -142,9 +142,8 @@ def otp_text(*, code: str, language: Language, conf: PhoneOtpConfig) -> str:
 # --- limits ----------------------------------------------------------------------------------
 
 
-def otp_limit(name: str, identifier: str, conf: PhoneOtpConfig) -> None:
+def otp_limit(name: str, identifier: str, rate: Rate) -> None:
     """Count one code against `identifier`; 429 `rate_limited` once over the limit."""
-    rate = conf.ip_rate if name == "otp:ip" else conf.phone_rate
     result = named_limiter(name, rate).limit(identifier)
     if not result.allowed:
         raise OtpRefused("rate_limited", retry_after=math.ceil(result.reset - time.time()))
@@ -189,9 +188,9 @@ def otp_request(
     phone = phone_parse(phone, language)
     conf = load_phone_otp_config()
     scope = otp_scope(purpose, user_id)
-    otp_limit("otp:ip", ip_bucket(ip), conf)
+    otp_limit("otp:ip", ip_bucket(ip), conf.ip_rate)
     otp_cooldown_claim(phone, scope, conf, language)
-    otp_limit("otp:phone", phone, conf)
+    otp_limit("otp:phone", phone, conf.phone_rate)
     code, code_id = otp_code_new(), uuid.uuid4().hex
     key = otp_code_key(phone, scope)
     tx = get_kv().multi()

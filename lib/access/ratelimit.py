@@ -10,8 +10,8 @@ specific principal known once the API key and the access token are checked:
 
 An IPv6 caller is counted per /64 (one subscriber's allocation), an IPv4 caller per address.
 Routes that guess secrets (sign-in, register, password reset, email verification, OAuth, token
-refresh; `SENSITIVE_PATHS`) use a stricter limiter keyed per IP only, and instead of the default
-one, so they too cost one round trip. Limits come from `RATE_LIMIT_DEFAULT` and
+refresh, SMS codes; `SENSITIVE_PATHS`) use a stricter limiter keyed per IP only, and instead of
+the default one, so they too cost one round trip. Limits come from `RATE_LIMIT_DEFAULT` and
 `RATE_LIMIT_SENSITIVE` ("requests/seconds").
 
 `access.rate_limit_headers` receives `X-RateLimit-Limit`, `X-RateLimit-Remaining` and

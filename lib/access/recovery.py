@@ -136,8 +136,10 @@ def hours_params(seconds: int) -> dict[str, str]:
 
 def email_verification_send(*, user: User) -> bool:
     """Email `user` a link verifying their address (in the caller's transaction); False
-    when it is already verified or the account has no email (made with a phone)."""
-    if user.email_verified_at is not None or not user.email:
+    when it is already verified; 422 `email_missing` for an account made with a phone."""
+    if not user.email:
+        raise ApiError("email_missing", status=422)
+    if user.email_verified_at is not None:
         return False
     token = one_time_token_issue(
         purpose="verify", user_id=user.pk, vouches=email_stamp(user), ttl=VERIFY_TTL

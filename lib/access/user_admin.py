@@ -32,7 +32,9 @@ def user_list(*, filters: UserFilters) -> QuerySet[User]:
         users = users.filter(is_active=filters.is_active)
     if filters.search:
         term = filters.search.strip()
-        users = users.filter(Q(email__icontains=term) | Q(full_name__icontains=term))
+        users = users.filter(
+            Q(email__icontains=term) | Q(full_name__icontains=term) | Q(phone__icontains=term)
+        )
     return users.order_by("-created_at", "id")
 
 
