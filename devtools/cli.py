@@ -94,10 +94,13 @@ def dev(args: list[str]) -> int:
         if not os.environ.get(name):
             os.environ[name] = value
     os.environ.setdefault("PAYMENT_PUBLIC_BASE_URL", f"http://{options.host}:{options.port}")
+    from devtools.courier_sims.local import courier_simulators_start
     from devtools.oauth_provider import local_oauth_provider_start
     from devtools.payment_sims.local import payment_simulators_start
 
     simulator_env, simulators = payment_simulators_start()
+    courier_env, couriers = courier_simulators_start(f"http://{options.host}:{options.port}")
+    os.environ.update(courier_env)
     oauth_env, oauth_provider = local_oauth_provider_start()
     # Everything the dev server puts into the environment is there before the settings are
     # first used (lib.conf reads them then, once).
@@ -131,6 +134,10 @@ def dev(args: list[str]) -> int:
         print("Payment simulators (pay, fail or cancel on their pages):")
         for name, simulator in simulators.items():
             print(f"  {name:<11} {simulator.url}")
+    if couriers:
+        print("Courier simulators (move parcels on their pages; webhooks come to this server):")
+        for name, simulator in couriers.items():
+            print(f"  {name:<11} {simulator.url}/")
     if oauth_provider is not None:
         print(oauth_banner(server.url, oauth_provider, keys))
     print("\nPress Ctrl-C to stop.", flush=True)
