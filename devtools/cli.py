@@ -97,8 +97,11 @@ def dev(args: list[str]) -> int:
     from devtools.courier_sims.local import courier_simulators_start
     from devtools.oauth_provider import local_oauth_provider_start
     from devtools.payment_sims.local import payment_simulators_start
+    from devtools.sms_sims.local import sms_simulator_start
 
     simulator_env, simulators = payment_simulators_start()
+    sms_env, sms_simulator = sms_simulator_start()
+    os.environ.update(sms_env)
     courier_env, couriers = courier_simulators_start(f"http://{options.host}:{options.port}")
     os.environ.update(courier_env)
     oauth_env, oauth_provider = local_oauth_provider_start()
@@ -138,6 +141,10 @@ def dev(args: list[str]) -> int:
         print("Courier simulators (move parcels on their pages; webhooks come to this server):")
         for name, simulator in couriers.items():
             print(f"  {name:<11} {simulator.url}/")
+    if sms_simulator is not None:
+        print(f"SMS simulator inbox (codes and order SMS, also printed here): {sms_simulator.url}/")
+    else:
+        print(f"SMS: SMS_BACKEND={os.environ['SMS_BACKEND']}")
     if oauth_provider is not None:
         print(oauth_banner(server.url, oauth_provider, keys))
     print("\nPress Ctrl-C to stop.", flush=True)

@@ -50,6 +50,7 @@ BULKSMSBD_SENDER = "8809617000000"
 PERMANENT_FAILURE_NUMBER = "8801900000000"
 PRICE_PER_SEGMENT = Decimal("0.25")
 MAX_TEXT = 1000
+SEND_PATHS = frozenset({"/api/v3/send-sms", "/sendsms", "/sendsms/", "/api/smsapi"})
 
 
 @dataclass
@@ -65,6 +66,7 @@ class State:
     csms_ids: set[tuple[str, str]] = field(default_factory=set)  # (day, csms_id)
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # sms.net.bd request_id
     balance: Decimal = Decimal("500.00")
+    sends: int = 0  # send calls received, answered or not
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -99,6 +101,9 @@ class SmsGatewaySim:
             return html_response(start_response, 200, self.index_page())
         if method == "GET" and path.startswith("/inbox/"):
             return html_response(start_response, 200, self.inbox_page(path.split("/")[2]))
+        if path in SEND_PATHS:
+            with self.state.lock:
+                self.state.sends += 1
         if self.hooks.server_error > 0:
             self.hooks.server_error -= 1
             return json_response(start_response, 503, {"message": "Service Unavailable"})
@@ -360,6 +365,16 @@ class SmsGatewaySimulator(BackgroundServer):
     def messages(self, to: str = "") -> list[dict[str, Any]]:
         with self.state.lock:
             return [m for m in self.state.messages if not to or m["to"] == to]
+
+    def reset(self) -> None:
+        """Empty inboxes, no failure injected (between tests)."""
+        self.hooks.server_error = self.hooks.refuse = 0
+        self.hooks.delay = 0.0
+        with self.state.lock:
+            self.state.messages.clear()
+            self.state.csms_ids.clear()
+            self.state.requests.clear()
+            self.state.sends = 0
 
     def stop(self) -> None:
         self.app.released.set()
