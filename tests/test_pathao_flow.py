@@ -152,14 +152,28 @@ def test_a_cod_order_is_booked_carried_and_delivered_through_pathaos_webhooks(
     sent = pathao.sim.parcels[consignment_id]["body"]
     assert sent["merchant_order_id"] == order.number
     assert sent["amount_to_collect"] == int(order.total_amount)
-    for event in (
-        "order.picked",
-        "order.in-transit",
-        "order.assigned-for-delivery",
-        "order.delivered",
-    ):
+    for event in ("order.picked", "order.in-transit"):
         record = advance(pathao, consignment_id, event)
         assert (record["status"], record["accepted"]) == (202, True), record
+    # A developer presses the parcel page's button: the same webhook goes out.
+    listed = httpx.get(f"{pathao.url}/", timeout=5)
+    assert f'href="/parcels/{consignment_id}"' in listed.text
+    page = httpx.get(booked["tracking_url"], timeout=5)
+    assert page.status_code == 200 and 'value="order.assigned-for-delivery"' in page.text
+    pressed = httpx.post(
+        booked["tracking_url"],
+        data={"event": "order.assigned-for-delivery"},
+        timeout=15,
+        follow_redirects=True,
+    )
+    assert (
+        pressed.status_code == 200
+        and "order.assigned-for-delivery: HTTP 202 accepted" in pressed.text
+    )
+    order.refresh_from_db()
+    assert order.status == "out_for_delivery"
+    record = advance(pathao, consignment_id, "order.delivered")
+    assert (record["status"], record["accepted"]) == (202, True), record
     order.refresh_from_db()
     assert order.status == "delivered"
     timeline = list(
