@@ -7,13 +7,17 @@ from __future__ import annotations
 import importlib
 import itertools
 import re
+import sys
 import threading
 import time
+import types
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.contrib import admin
 from django.db import connection
+from django.urls import path
 
 import api.auth
 import api.cart
@@ -540,3 +544,34 @@ def test_a_sign_in_code_does_not_verify_a_guest_checkout(client):
     response = verify(client, sent_code(), purpose="guest_checkout")
 
     assert (response.status, error_of(response)) == (400, "otp_expired")
+
+
+# --- staff see phone accounts ----------------------------------------------------------------
+
+admin_urls = types.ModuleType("zest_phone_auth_admin_urls")
+admin_urls.urlpatterns = [path("admin/", admin.site.urls)]
+sys.modules[admin_urls.__name__] = admin_urls
+
+
+def test_the_django_admin_lists_and_opens_phone_accounts(client, server_key, settings):
+    """`client` here is the phone API's; the admin is reached with Django's test client."""
+    from django.test import Client
+
+    ask(client)
+    user_id = verify(client, sent_code()).json()["user"]["id"]
+    settings.ROOT_URLCONF = admin_urls.__name__
+    settings.MIDDLEWARE = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ]
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("admin@example.com", "pw"))
+
+    listed = staff.get("/admin/db/user/", {"q": "1712345678"})
+    opened = staff.get(f"/admin/db/user/{user_id}/change/")
+
+    assert listed.status_code == 200
+    assert PHONE in listed.content.decode()
+    assert opened.status_code == 200
+    assert "phone_verified_at" in opened.content.decode()

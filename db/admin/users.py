@@ -51,7 +51,7 @@ class SocialAccountInline(ReadOnlyMixin, admin.TabularInline):
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = ("email", "full_name", "role", "is_active", "is_staff", "created_at")
+    list_display = ("email", "phone", "full_name", "role", "is_active", "is_staff", "created_at")
     list_filter = ("role", "is_active", "is_staff", "is_superuser", "preferred_language")
     search_fields = ("email", "full_name", "phone")
     ordering = ("-created_at",)
@@ -77,7 +77,15 @@ class UserAdmin(BaseUserAdmin):
         ),
         (
             _("Dates"),
-            {"fields": ("email_verified_at", "last_login", "created_at", "updated_at")},
+            {
+                "fields": (
+                    "email_verified_at",
+                    "phone_verified_at",
+                    "last_login",
+                    "created_at",
+                    "updated_at",
+                )
+            },
         ),
     )
     add_fieldsets = (
