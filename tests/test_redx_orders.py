@@ -1,6 +1,7 @@
 """RedX with orders: a COD order booked through the admin API, moved by the simulator's
 webhooks to our real /api/webhooks/redx function (served over HTTP), forged and replayed
-webhooks, unknown and out-of-order statuses, and cancelling before pickup."""
+webhooks, unknown and out-of-order statuses, quotes, unknown areas, outages, polls and
+cancelling before pickup, all through the admin API."""
 
 from __future__ import annotations
 
@@ -97,11 +98,22 @@ def cod_order_processing(server_key: dict, staff: dict, *, upazila: str = "Savar
     return Order.objects.get(number=number)
 
 
-def book(order: Order, staff: dict) -> Consignment:
-    from lib.couriers.services import consignment_book
+def admin(method: str, path: str, staff: dict, body: dict | None = None):
+    import api.couriers
 
-    outcome = consignment_book(order=order, courier="redx", actor_id=None)
-    return outcome.consignment
+    url = f"/api/v1/admin/couriers{path}"
+    return call(api.couriers.app, method, url, json_body=body, headers=staff)
+
+
+def book(order: Order, staff: dict) -> Consignment:
+    """Staff book the order with RedX through the admin API."""
+    reply = admin("POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"})
+    assert reply.status == 201, reply.body
+    answer = reply.json()
+    assert answer["tracking_url"] == (
+        f"https://redx.com.bd/track-parcel/?trackingId={answer['tracking_code']}"
+    )
+    return Consignment.objects.get(pk=answer["id"])
 
 
 def advance(sim, tracking_id: str, status: str, **extra) -> dict:
@@ -252,3 +264,81 @@ def test_the_simulator_pages_move_a_parcel(sim, server_key, people):
     order.refresh_from_db()
     assert order.status == "shipped"
     assert Decimal(sim.parcels[code]["cash_collection_amount"]) == order.total_amount
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_quote_an_order_with_redx(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    reply = admin("GET", f"/quote?order={order.number}&courier=redx", staff)
+    assert reply.status == 200, reply.body
+    quote = reply.json()
+    # Savar: the suburbs zone, 80 for the first kilogram; 1% of the cash to collect
+    assert quote["delivery_fee"]["amount"] == "80.00"
+    assert Decimal(quote["cod_fee"]["amount"]) == (order.total_amount / 100).quantize(
+        Decimal("0.01")
+    )
+    assert sim.hits("charge") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_before_pickup_then_book_again(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    first = book(order, staff)
+    reply = admin("POST", f"/consignments/{first.pk}/cancel", staff, {})
+    assert reply.status == 200, reply.body
+    assert reply.json()["state"] == "cancelled"
+    assert sim.parcels[first.tracking_code]["status"] == "cancelled"
+    order.refresh_from_db()
+    assert order.status == "processing"
+    second = book(order, staff)
+    assert second.tracking_code != first.tracking_code
+    advance(sim, second.tracking_code, "ready-for-delivery")
+    refused = admin("POST", f"/consignments/{second.pk}/cancel", staff, {})
+    assert refused.status == 409
+    assert refused.json()["error"]["code"] == "consignment_not_cancellable"
+    assert sim.parcels[second.tracking_code]["status"] == "ready-for-delivery"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_area_redx_does_not_serve_books_nothing(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff, upazila="Nawabganj")
+    reply = admin("POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"})
+    assert reply.status == 409, reply.body
+    error = reply.json()["error"]
+    assert error["code"] == "courier_refused"
+    assert error["fields"]["reason"][0] == "courier_area_unknown"
+    assert not sim.parcels
+    assert not Consignment.objects.filter(order=order).exclude(state="cancelled").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redx_outage_books_nothing_and_booking_again_works(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    sim.fail_next("parcel", status=500)
+    reply = admin("POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"})
+    assert reply.status == 503, reply.body
+    assert reply.json()["error"]["code"] == "courier_unavailable"
+    assert not Consignment.objects.filter(order=order).exclude(state="cancelled").exists()
+    assert book(order, staff).state == "booked"
+    assert len(sim.parcels) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_webhook_is_caught_up_by_a_poll(sim, server_key, people):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    consignment = book(order, staff)
+    lost = advance(sim, consignment.tracking_code, "delivery-in-progress", token="lost")
+    assert lost["reply_status"] == 401
+    reply = admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
+    assert reply.status == 200, reply.body
+    assert (reply.json()["state"], reply.json()["raw_status"]) == (
+        "out_for_delivery",
+        "delivery-in-progress",
+    )
+    order.refresh_from_db()
+    assert order.status == "out_for_delivery"

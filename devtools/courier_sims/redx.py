@@ -21,7 +21,8 @@ Control for tests (JSON): `POST /__sim/parcels/{id}/advance {"status", "token"?}
 parcel and sends the webhook; answers what our webhook replied), `GET /__sim/parcels/{id}`,
 `POST /__sim/fail {"route", "status"?, "times"?}` (the next calls of a route answer that
 HTTP status, 500 by default), `POST /__sim/slow {"route", "seconds", "times"?}`,
-`GET /__sim/hits`, `POST /__sim/reset`. Routes: `areas`, `charge`, `parcel`, `parcel/info`,
+`GET /__sim/hits`, `POST /__sim/reset`, `POST /__sim/webhook {"url", "token"?}` (where moves
+post, e.g. once the dev server's port is known). Routes: `areas`, `charge`, `parcel`, `parcel/info`,
 `parcel/track`, `parcels`, `pickup/stores`, `pickup/store`, or `*` for any.
 
 Run it standalone: `python -m devtools.courier_sims.redx [--port 8796] [--webhook-url URL]`.
@@ -237,6 +238,9 @@ class RedxSimulator(RedxApi):
             return json_response(start_response, 400, {"message": "Invalid JSON"})
         if method == "GET" and path == "hits":
             return json_response(start_response, 200, dict(self.requests))
+        if method == "POST" and path == "webhook" and str(body.get("url", "")).strip():
+            self.webhook_to(str(body["url"]).strip(), body.get("token"))
+            return json_response(start_response, 200, {"ok": True})
         if method == "POST" and path == "reset":
             self.reset()
             return json_response(start_response, 200, {"ok": True})
@@ -303,6 +307,7 @@ def env(url: str) -> dict[str, str]:
         "REDX_PICKUP_STORE_ID": str(pages.PICKUP_STORE["id"]),
         "REDX_PICKUP_AREA_ID": str(pages.PICKUP_STORE["area_id"]),
         "REDX_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "REDX_TRACKING_URL": f"{url}/parcels/{{code}}",  # the simulator's page stands in
     }
 
 
