@@ -103,6 +103,29 @@ def test_booking_the_same_order_again_makes_no_second_parcel(sim):
     assert (update.state, update.merchant_order_id) == ("in_transit", order.merchant_order_id)
 
 
+def test_an_order_booked_again_after_steadfast_cancelled_it_gets_a_new_invoice(sim):
+    courier = make_courier(sim)
+    order = parcel()
+    first = courier.book(parcel=order)
+    control(sim, f"parcels/{first.consignment_id}/advance", {"status": "cancelled"})
+    second = courier.book(parcel=order)
+    assert second.consignment_id.isdigit() and second.consignment_id != first.consignment_id
+    assert sim.parcels[int(second.consignment_id)]["invoice"] == f"{order.merchant_order_id}_r2"
+    assert courier.book(parcel=order).consignment_id == (
+        f"{INVOICE_PREFIX}{order.merchant_order_id}_r2"  # the live one, not a third parcel
+    )
+    [update] = courier.webhook_parse(
+        payload={
+            "notification_type": "delivery_status",
+            "consignment_id": int(second.consignment_id),
+            "invoice": f"{order.merchant_order_id}_r2",
+            "status": "pending",
+        }
+    )
+    assert update.merchant_order_id == order.merchant_order_id
+    assert len(sim.parcels) == 2
+
+
 def test_a_create_that_timed_out_after_creating_is_found_not_repeated(sim):
     courier = make_courier(sim, timeout=0.4)
     order = parcel()

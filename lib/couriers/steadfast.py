@@ -4,7 +4,9 @@
 * `book` = `POST /create_order` with `invoice` = our order number, which Steadfast keeps unique.
   A create that timed out may still have made the parcel, and a retry of it is refused as a
   duplicate invoice: both are settled by `GET /status_by_invoice/{invoice}`, so one order never
-  makes two parcels. That look-up answers only `delivery_status` in Steadfast's doc, so such a
+  makes two parcels; a parcel Steadfast has since cancelled is not reused: the order is booked
+  anew as `<order number>_r2` (webhooks name our order number again without the suffix).
+  That look-up answers only `delivery_status` in Steadfast's doc, so such a
   recovered booking is `invoice:<order number>` (see `INVOICE_PREFIX`) until a webhook names
   the numeric consignment id; `track` accepts either form. (How Steadfast words the duplicate
   refusal is not public: any refusal naming the invoice as taken/existing/duplicate counts.)
@@ -43,10 +45,8 @@ Status mapping (`STATES`), decided where Steadfast's doc leaves room:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
@@ -70,15 +70,18 @@ from lib.couriers.http import (
     decimal_or_none,
     secret_matches,
 )
+from lib.couriers.steadfast_bulk import BulkResult, steadfast_book_bulk
 from lib.couriers.steadfast_ledger import ReturnRequest, SteadfastLedger
 
 NAME = "steadfast"
 INVOICE_PREFIX = "invoice:"  # a booking recovered by invoice, before its consignment id is known
-BULK_LIMIT = 500
 CENTS = Decimal("0.01")
 INVOICE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 DUPLICATE_WORDS = ("taken", "exist", "already", "duplicate", "unique")
 PENDING_STATES = ("booked", "picked_up", "in_transit")
+REBOOK_LIMIT = 5  # invoices tried for one order: its number, then _r2 ... _r5
+REBOOK_RE = re.compile(r"^(?P<number>.+)_r(?P<attempt>[2-9])$")
+DEAD_STATUSES = {"cancelled", "cancelled_approval_pending"}
 
 STATES: dict[str, CourierState] = {
     "in_review": "booked",
@@ -107,16 +110,6 @@ def wire_amount(amount: Decimal) -> int | float:
     """A BDT amount as the JSON number Steadfast takes (whole taka as an integer)."""
     value = Decimal(amount).quantize(CENTS, rounding=ROUND_HALF_UP)
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    """One order of a bulk create: its booking, or why Steadfast did not take it."""
-
-    merchant_order_id: str
-    booking: Booking | None
-    error: str = ""
-    raw: dict = field(default_factory=dict)
 
 
 class SteadfastCourier:
@@ -204,28 +197,42 @@ class SteadfastCourier:
         )
 
     def book(self, *, parcel: Parcel) -> Booking:
+        """Create the parcel, once per order (see the module docstring). An invoice whose
+        parcel Steadfast has cancelled cannot be used again, so an order booked anew after a
+        cancellation goes out as `<order number>_r2`, `_r3`..."""
         order = self.order_fields(parcel)
-        try:
-            data = self.call("POST", "create_order", body=order)
-        except CourierError as exc:
-            if exc.retryable or duplicate_invoice(getattr(exc, "body", None)):
+        for attempt in range(1, REBOOK_LIMIT + 1):
+            invoice = rebook_invoice(parcel.merchant_order_id, attempt)
+            try:
+                data = self.call("POST", "create_order", body={**order, "invoice": invoice})
+            except CourierError as exc:
+                if not (exc.retryable or duplicate_invoice(getattr(exc, "body", None))):
+                    raise
                 # Timed out (maybe created) or already created by an earlier attempt.
-                recovered = self.booking_by_invoice(parcel.merchant_order_id)
-                if recovered is not None:
-                    return recovered
-            raise
-        consignment = data.get("consignment") if isinstance(data, dict) else None
-        if not isinstance(consignment, dict) or not consignment.get("consignment_id"):
-            raise CourierError(
-                f"Steadfast create_order answered no consignment: {str(data)[:200]}",
-                code="courier_rejected",
-            )
-        return self.booking_from(consignment, data)
+                recovered = self.booking_by_invoice(invoice)
+                if recovered is None:
+                    raise
+                if status_slug(recovered.raw.get("delivery_status")) in DEAD_STATUSES:
+                    continue  # that parcel was called off: book under the next invoice
+                return recovered
+            consignment = data.get("consignment") if isinstance(data, dict) else None
+            if not isinstance(consignment, dict) or not consignment.get("consignment_id"):
+                raise CourierError(
+                    f"Steadfast create_order answered no consignment: {str(data)[:200]}",
+                    code="courier_rejected",
+                )
+            return self.booking_from(consignment, data)
+        raise CourierError(
+            f"Steadfast: order {parcel.merchant_order_id} was cancelled there "
+            f"{REBOOK_LIMIT} times; book it with another courier",
+            code="courier_rejected",
+        )
 
     def track(self, *, consignment_id: str) -> TrackingUpdate:
         if consignment_id.startswith(INVOICE_PREFIX):
             invoice = consignment_id.removeprefix(INVOICE_PREFIX)
             raw = self.status_by_invoice(invoice)
+            invoice = order_number(invoice)
         else:
             invoice = ""
             raw = self.status_by_cid(consignment_id)
@@ -258,7 +265,7 @@ class SteadfastCourier:
             return []
         common = {
             "consignment_id": consignment_id,
-            "merchant_order_id": str(payload.get("invoice") or "").strip(),
+            "merchant_order_id": order_number(str(payload.get("invoice") or "").strip()),
             "occurred_at": courier_time(payload.get("updated_at")),
             "message": str(payload.get("tracking_message") or "")[:1000],
             "raw": payload,
@@ -327,28 +334,9 @@ class SteadfastCourier:
             raise CourierError("Steadfast get_balance: no current_balance", code="courier_rejected")
         return value
 
-    # --- bulk -----------------------------------------------------------------------------
-
     def book_bulk(self, *, parcels: Iterable[Parcel]) -> list[BulkResult]:
-        """Create many parcels, 500 per call (Steadfast's limit); one result per parcel, in
-        order. A failed call (timeout, 5xx) raises: ask `booking_by_invoice` before retrying."""
-        orders = [self.order_fields(parcel) for parcel in parcels]
-        results: list[BulkResult] = []
-        for start in range(0, len(orders), BULK_LIMIT):
-            chunk = orders[start : start + BULK_LIMIT]
-            data = self.call("POST", "create_order/bulk-order", body={"data": json.dumps(chunk)})
-            items = data if isinstance(data, list) else (data or {}).get("data") or []
-            by_invoice = {str(i.get("invoice")): i for i in items if isinstance(i, dict)}
-            for order in chunk:
-                item = by_invoice.get(order["invoice"], {})
-                ok = str(item.get("status", "")).lower() == "success"
-                if ok and item.get("consignment_id"):
-                    booking = self.booking_from(item, item)
-                    results.append(BulkResult(order["invoice"], booking, raw=item))
-                else:
-                    reason = courier_message(item, "Steadfast did not take this order")
-                    results.append(BulkResult(order["invoice"], None, reason, raw=item))
-        return results
+        """Many parcels in few calls (lib/couriers/steadfast_bulk.py)."""
+        return steadfast_book_bulk(self, parcels)
 
     # --- returns and payouts (lib/couriers/steadfast_ledger.py) ---------------------------
 
@@ -398,6 +386,17 @@ class SteadfastCourier:
             delivery_fee=None,  # Steadfast says the charge later (webhook delivery_charge)
             raw=raw,
         )
+
+
+def rebook_invoice(number: str, attempt: int) -> str:
+    """The invoice of the order's `attempt`-th Steadfast parcel: its number, then `_r2`..."""
+    return number if attempt == 1 else f"{number}_r{attempt}"
+
+
+def order_number(invoice: str) -> str:
+    """Our order number from a Steadfast invoice (`ZS-2612-000001_r2` -> `ZS-2612-000001`)."""
+    found = REBOOK_RE.match(invoice)
+    return found.group("number") if found else invoice
 
 
 def duplicate_invoice(body: Any) -> bool:
