@@ -17,7 +17,7 @@ from devtools.courier_sims import pathao as sim_module
 from devtools.courier_sims.pathao import start_pathao_simulator
 from lib.conf import PathaoConfig
 from lib.couriers.base import CourierError, Parcel
-from lib.couriers.pathao import INTEGRATION_HEADER, INTEGRATION_SECRET, TOKEN_KEY, PathaoCourier
+from lib.couriers.pathao import INTEGRATION_HEADER, INTEGRATION_SECRET, PathaoCourier
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +86,26 @@ def parcel(**fields) -> Parcel:
 def test_the_token_is_issued_once_and_shared_by_every_instance_through_kv(sim, kv):
     first = make_courier(sim)
     first.book(parcel=parcel())
+    key = first.token.key
     make_courier(sim).book(parcel=parcel(merchant_order_id="ZS-2026-000102"))
     state = sim_state(sim)
     assert state["token_issues"] == {"password": 1}
     assert state["hits"]["orders"] == 2
-    record = json.loads(kv.get(TOKEN_KEY.format(client_id=sim_module.CLIENT_ID)))
+    record = json.loads(kv.get(key))
     assert record["access_token"] in sim.sim.tokens
-    assert 431_000 < kv.ttl(TOKEN_KEY.format(client_id=sim_module.CLIENT_ID)) <= 432_000
+    assert 431_000 < kv.ttl(key) <= 432_000
+
+
+def test_another_pathao_host_never_gets_the_cached_token_or_places(sim):
+    here = make_courier(sim)
+    here.book(parcel=parcel())
+    here.city_list()
+    there = make_courier(sim, base_url=sim.url.replace("127.0.0.1", "localhost"))
+    there.book(parcel=parcel())
+    there.city_list()
+    assert there.token.key != here.token.key
+    state = sim_state(sim)
+    assert (state["token_issues"], state["hits"]["city-list"]) == ({"password": 2}, 2)
 
 
 def test_concurrent_instances_issue_one_token(sim):
@@ -127,7 +140,7 @@ def test_the_token_is_refreshed_with_the_refresh_grant_past_half_its_life(sim, k
     control(sim, "config", {"expires_in": 2})
     courier = make_courier(sim)
     booked = courier.book(parcel=parcel())
-    key = TOKEN_KEY.format(client_id=sim_module.CLIENT_ID)
+    key = courier.token.key
     first = json.loads(kv.get(key))["access_token"]
     time.sleep(1.1)  # past half of the 2 s life, still usable
     courier.track(consignment_id=booked.consignment_id)
@@ -177,7 +190,7 @@ def test_cities_zones_and_areas_are_cached_for_a_day(sim, kv):
     again.city_list(), again.zones(1), again.areas(102)
     hits = sim_state(sim)["hits"]
     assert (hits["city-list"], hits["cities/1/zone-list"], hits["zones/102/area-list"]) == (1, 1, 1)
-    assert 86_000 < kv.ttl("couriers:pathao:lookup:cities") <= 86_400
+    assert 86_000 < kv.ttl(f"couriers:pathao:{courier.account}:lookup:cities") <= 86_400
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -42,8 +43,9 @@ from lib.couriers.tokens import SharedToken, TokenGrant
 logger = logging.getLogger(__name__)
 
 API = "/aladdin/api/v1/"
-TOKEN_KEY = "couriers:pathao:token:{client_id}"  # noqa: S105 (a KV key name)
-LOOKUP_KEY = "couriers:pathao:lookup:{what}"
+# KV keys, per Pathao host and client (the simulator, the sandbox and live never share them)
+TOKEN_KEY = "couriers:pathao:{account}:token"  # noqa: S105 (a KV key name)
+LOOKUP_KEY = "couriers:pathao:{account}:lookup:{what}"
 LOOKUP_SECONDS = 86400
 SIGNATURE_HEADER = "X-PATHAO-Signature"
 INTEGRATION_HEADER = "X-Pathao-Merchant-Webhook-Integration-Secret"
@@ -81,8 +83,10 @@ class PathaoCourier:
         self.settings = settings
         self.api = settings.base_url.rstrip("/") + API
         self._kv = kv
+        digest = hashlib.sha256(f"{self.api} {settings.client_id}".encode()).hexdigest()
+        self.account = digest[:12]
         self.token = SharedToken(
-            key=TOKEN_KEY.format(client_id=settings.client_id or "-"),
+            key=TOKEN_KEY.format(account=self.account),
             renew=self._token_renew,
             wait_seconds=settings.http_timeout * 2 + 5,
             kv=kv,
@@ -168,7 +172,7 @@ class PathaoCourier:
     # --- look-ups (cached for a day) ----------------------------------------------------------
 
     def _lookup(self, what: str, path: str) -> list[dict]:
-        key = LOOKUP_KEY.format(what=what)
+        key = LOOKUP_KEY.format(account=self.account, what=what)
         try:
             cached = self.kv.get(key)
             if cached:
