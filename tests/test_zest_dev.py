@@ -269,3 +269,34 @@ def test_recommendations_are_computed_on_the_first_run(zest_dev, storefront, pro
     assert reply.json()["generation"] is not None
     assert reply.json()["items"], reply.text
     assert {item["reason"] for item in reply.json()["items"]} == {"similar"}
+
+
+def sms_codes(inbox: str, number: str, *, count: int, seconds: float = 20) -> list[str]:
+    """The one-time codes the SMS simulator received for `number` (8801...), once `count`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        reply = httpx.get(f"{inbox}/__sim/messages", params={"to": number}, timeout=30)
+        assert reply.status_code == 200, reply.text
+        codes = [re.search(r"\b(\d{6})\b", m["text"]).group(1) for m in reply.json()["messages"]]
+        if len(codes) >= count or time.monotonic() > deadline:
+            return codes
+        time.sleep(0.1)
+
+
+def test_continue_with_phone_through_the_sms_simulator_zest_dev_started(zest_dev, storefront):
+    inbox = zest_dev.printed(r"^SMS simulator inbox \(.*\): (http://\S+)/$")
+    phone = {"phone": "01911000111", "purpose": "sign_in"}
+
+    asked = storefront.post("/api/v1/auth/phone/code", json=phone)
+    assert asked.status_code == 202, asked.text
+    (code,) = sms_codes(inbox, "8801911000111", count=1)
+    reply = storefront.post("/api/v1/auth/phone/verify", json={**phone, "code": code})
+
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["created"] is True
+    me = storefront.get(
+        "/api/v1/auth/me",
+        headers={"Authorization": f"Bearer {reply.json()['tokens']['access_token']}"},
+    )
+    assert me.status_code == 200, me.text
+    assert (me.json()["email"], me.json()["phone"]) == (None, "+8801911000111")
