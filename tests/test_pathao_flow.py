@@ -246,3 +246,66 @@ def test_replayed_late_and_unknown_webhooks_change_nothing_and_the_payout_is_rec
     )
     assert again.json()["count"] == 1
     assert Decimal(again.json()["items"][0]["amount"]["amount"]) == int(order.total_amount)
+
+
+def console(method: str, path: str, staff, body: dict | None = None):
+    return call(
+        api.couriers.app, method, f"/api/v1/admin/couriers{path}", json_body=body, headers=staff
+    )
+
+
+def test_staff_quote_and_a_pathao_outage_books_nothing_until_pathao_is_back(
+    pathao, server_key, staff
+):
+    order = packed_cod_order(server_key, staff)
+    quote = console("GET", f"/quote?order={order.number}&courier=pathao", staff)
+    assert quote.status == 200, quote.body
+    assert quote.json()["delivery_fee"]["amount"] == "60.00"  # Dhaka, up to 1 kg
+    assert quote.json()["cod_fee"]["amount"] == str(
+        (order.total_amount / 100).quantize(Decimal("0.01"))
+    )
+    control(pathao, "fail", {"route": "orders", "status": 502})
+    refused = console(
+        "POST", "/consignments", staff, {"order_number": order.number, "courier": "pathao"}
+    )
+    assert refused.status == 503, refused.body
+    assert refused.json()["error"]["code"] == "courier_unavailable"
+    assert not Consignment.objects.filter(order=order).exists()
+    assert pathao.sim.parcels == {}
+    booked = book(order, staff)
+    assert booked["state"] == "booked" and len(pathao.sim.parcels) == 1
+
+
+def test_a_lost_webhook_is_caught_up_by_asking_pathao(pathao, server_key, staff):
+    order = packed_cod_order(server_key, staff)
+    booked = book(order, staff)
+    control(pathao, "config", {"webhook_url": ""})  # Pathao's webhooks never arrive
+    lost = advance(pathao, booked["consignment_id"], "order.in-transit")
+    assert lost["accepted"] is False
+    refreshed = console("POST", f"/consignments/{booked['id']}/refresh", staff)
+    assert refreshed.status == 200, refreshed.body
+    assert (refreshed.json()["state"], refreshed.json()["raw_status"]) == (
+        "in_transit",
+        "In Transit",
+    )
+    order.refresh_from_db()
+    assert order.status == "shipped"
+
+
+def test_pathao_has_no_cancel_api_so_staff_cancel_in_its_panel_and_record_it(
+    pathao, server_key, staff
+):
+    order = packed_cod_order(server_key, staff)
+    booked = book(order, staff)
+    path = f"/consignments/{booked['id']}/cancel"
+    at_pathao = console("POST", path, staff, {"at_courier": True})
+    assert at_pathao.status == 409, at_pathao.body
+    assert at_pathao.json()["error"]["code"] == "courier_unsupported"
+    assert Consignment.objects.get(pk=booked["id"]).state == "booked"
+    recorded = console("POST", path, staff, {"at_courier": False})
+    assert recorded.status == 200, recorded.body
+    assert recorded.json()["state"] == "cancelled"
+    echo = advance(pathao, booked["consignment_id"], "order.pickup-cancelled")
+    assert echo["accepted"], echo
+    order.refresh_from_db()
+    assert order.status == "processing"  # book again, with Pathao or another courier
