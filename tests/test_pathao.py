@@ -148,6 +148,40 @@ def test_the_token_is_refreshed_with_the_refresh_grant_past_half_its_life(sim, k
     assert json.loads(kv.get(key))["access_token"] not in ("", first)
 
 
+def test_concurrent_instances_past_half_life_refresh_once(sim):
+    control(sim, "config", {"expires_in": 2})
+    booked = make_courier(sim).book(parcel=parcel())
+    time.sleep(1.1)
+    errors: list[Exception] = []
+
+    def work() -> None:
+        try:
+            make_courier(sim).track(consignment_id=booked.consignment_id)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    # Refresh tokens are single use at Pathao: a second refresh would have been refused.
+    assert sim_state(sim)["token_issues"] == {"password": 1, "refresh_token": 1}
+
+
+def test_a_refused_refresh_falls_back_to_a_new_token(sim):
+    control(sim, "config", {"expires_in": 2})
+    courier = make_courier(sim)
+    booked = courier.book(parcel=parcel())
+    control(sim, "tokens/revoke", {"access": False, "refresh": True})
+    time.sleep(1.1)
+    assert courier.track(consignment_id=booked.consignment_id).state == "booked"
+    state = sim_state(sim)
+    assert state["token_issues"] == {"password": 2}
+    assert state["hits"]["issue-token"] == 3  # password, refused refresh, password
+
+
 def test_an_expired_token_is_never_sent(sim):
     control(sim, "config", {"expires_in": 1})
     courier = make_courier(sim)

@@ -26,7 +26,8 @@ Control routes for tests (JSON):
   `POST /__sim/webhook/replay {"index": n}` sends delivery n again, unchanged.
 * `POST /__sim/config {"webhook_url", "webhook_secret", "expires_in"}`,
   `POST /__sim/fail {"route": "orders", "status": 503, "times": 1, "delay": 0}` (route `*`
-  = any), `POST /__sim/tokens/revoke` (every access token now answers 401),
+  = any), `POST /__sim/tokens/revoke {"access": true, "refresh": false}` (those tokens
+  Pathao no longer knows: a 401 for access tokens, a refused refresh grant),
   `POST /__sim/reset`, `GET /__sim/state` (hits per route, token issues, deliveries, parcels).
 
 Run it standalone: `python -m devtools.courier_sims.pathao [--port 8796] [--webhook-url URL]`.

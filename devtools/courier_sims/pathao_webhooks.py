@@ -29,6 +29,7 @@ class PathaoWebhooks:
     deliveries: list[dict]
     failures: list[dict]
     tokens: dict[str, float]
+    refresh_tokens: set[str]
     webhook_url: str
     webhook_secret: str
     expires_in: int
@@ -137,9 +138,13 @@ class PathaoWebhooks:
                 self.failures.append(failure)
             return 200, failure
         if route == "tokens/revoke":
+            access, refresh = body.get("access", True), body.get("refresh", False)
             with self._lock:
-                self.tokens.clear()
-            return 200, {"revoked": True}
+                if access:
+                    self.tokens.clear()
+                if refresh:
+                    self.refresh_tokens.clear()
+            return 200, {"access": bool(access), "refresh": bool(refresh)}
         if route == "reset":
             self.reset()
             return 200, {"reset": True}
