@@ -418,7 +418,7 @@ def member(email: str) -> tuple[User, str]:
     return user, session_start(user=user, ip="127.0.0.1", user_agent="test").access_token
 
 
-def test_a_signed_in_user_links_a_proved_number(client):
+def test_a_signed_in_user_links_a_proved_number(client, kv):
     user, token = member("rahim@example.com")
 
     asked = ask(client, purpose="link", token=token)
@@ -430,6 +430,14 @@ def test_a_signed_in_user_links_a_proved_number(client):
     assert linked.json()["phone"] == PHONE
     user.refresh_from_db()
     assert user.phone == PHONE and user.phone_verified_at is not None
+    kv.delete(otp_resend_key(PHONE, f"link:{user.pk}"))
+    ask(client, purpose="link", token=token)
+    again = verify(client, sent_code(), purpose="link", token=token)  # their own number
+    assert again.status == 200 and again.json()["phone"] == PHONE
+    assert ask(client).status == 202
+    signed_in = verify(client, sent_code())  # the proved number now signs them in
+    assert signed_in.json()["user"]["id"] == str(user.pk)
+    assert signed_in.json()["created"] is False
 
 
 def test_linking_a_number_another_account_proved_is_a_conflict(client):
