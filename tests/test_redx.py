@@ -15,7 +15,8 @@ from devtools.courier_sims import redx as sim_module
 from devtools.courier_sims.redx import start_redx_simulator
 from lib.conf import RedxConfig
 from lib.couriers.base import CourierError, Parcel
-from lib.couriers.redx import AREAS_KEY, RedxCourier
+from lib.couriers.redx import RedxCourier
+from lib.couriers.redx_areas import AREAS_KEY
 
 _orders = itertools.count(1)
 
@@ -147,7 +148,8 @@ def test_book_creates_the_parcel_with_our_order_number(sim):
     ours = parcel(note="Call before coming")
     booking = redx(sim).book(parcel=ours)
     assert booking.consignment_id == booking.tracking_code
-    assert booking.delivery_fee is None  # RedX answers only the tracking id
+    # RedX answers only the tracking id; the charge is read from parcel info
+    assert booking.delivery_fee == Decimal("100")
     seen = sim_parcel(sim, booking.consignment_id)
     assert seen["merchant_invoice_id"] == ours.merchant_order_id
     assert (seen["delivery_area"], seen["delivery_area_id"]) == ("Savar", 7)
@@ -157,12 +159,20 @@ def test_book_creates_the_parcel_with_our_order_number(sim):
     assert seen["status"] == "pickup-pending"
 
 
+def test_a_booking_whose_charge_cannot_be_read_is_still_booked(sim):
+    sim.fail_next("parcel/info", status=500)
+    booking = redx(sim).book(parcel=parcel())
+    assert booking.delivery_fee is None
+    assert sim_parcel(sim, booking.consignment_id)["status"] == "pickup-pending"
+    assert len(sim.parcels) == 1
+
+
 def test_track_reads_parcel_info_and_maps_the_status(sim):
     courier = redx(sim)
     booking = courier.book(parcel=parcel())
     update = courier.track(consignment_id=booking.consignment_id)
     assert (update.state, update.raw_status) == ("booked", "pickup-pending")
-    assert update.delivery_fee == Decimal("112.5")
+    assert update.delivery_fee == Decimal("100")
     assert update.collected_amount is None
     advance(sim, booking.consignment_id, "delivered")
     delivered = courier.track(consignment_id=booking.consignment_id)

@@ -143,6 +143,7 @@ def test_a_cod_order_travels_with_redx_to_delivered_and_its_cash_is_captured(
     consignment = book(order, staff)
     code = consignment.tracking_code
     assert (consignment.state, consignment.consignment_id) == ("booked", code)
+    assert consignment.delivery_fee == Decimal("80.00")  # Savar, up to a kilogram
     parcel = sim.parcels[code]
     assert parcel["merchant_invoice_id"] == order.number
     assert (parcel["delivery_area"], parcel["cash_collection_amount"]) == (

@@ -117,7 +117,7 @@ class RedxApi:
                     "message": "Invalid pickup store",
                     "errors": {"pickup_store_id": "invalid"},
                 }
-        delivery, cod = self.fee(area, weight, cash)
+        delivery, _cod = self.fee(area, weight, cash)
         tracking_id = (
             datetime.now(UTC).strftime("%y")
             + "A"
@@ -128,7 +128,7 @@ class RedxApi:
             "customer_address": str(body["customer_address"]),
             "delivery_area": area[1],
             "delivery_area_id": area[0],
-            "charge": float(delivery + cod),
+            "charge": float(delivery),
             "customer_name": str(body["customer_name"]),
             "customer_phone": str(body["customer_phone"]),
             "cash_collection_amount": str(body["cash_collection_amount"]),

@@ -2,10 +2,8 @@
 
 * Auth: the merchant panel's static JWT in `API-ACCESS-TOKEN: Bearer <token>` on every call;
   a 401/403 is `courier_auth_failed` (not retryable: a new token is needed).
-* Areas: RedX needs `delivery_area` (name) and `delivery_area_id` on every parcel. `GET
-  /areas?district_name=` is cached in KV for a day (`couriers:redx:areas:...`, shared by every
-  instance); `redx_area_resolve` matches our parcel's area name within its district, case,
-  space and hyphen insensitive, else REDX_DEFAULT_AREA_ID, else `courier_area_unknown`.
+* Areas: RedX needs `delivery_area` (name) and `delivery_area_id` on every parcel: found by
+  `redx_area_resolve` in RedX's area list, cached a day in KV (lib/couriers/redx_areas.py).
 * `quote` = `GET /charge/charge_calculator` (grams, from REDX_PICKUP_AREA_ID);
   `book` = `POST /parcel` (merchant_invoice_id = our order number) -> `tracking_id`, which is
   both the consignment id and the customer's tracking code; `track` = `GET /parcel/info/{id}`;
@@ -21,7 +19,6 @@ fatal) unless REDX_EXTRA_STATUSES names it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,8 +44,8 @@ from lib.couriers.http import (
     decimal_or_none,
     secret_matches,
 )
+from lib.couriers.redx_areas import RedxAreaLookup
 
-AREAS_KEY = "couriers:redx:areas:{scope}"
 CENTS = Decimal("0.01")
 
 # RedX's documented statuses (R-DOC); `pickup-pending` is seen on parcel info only.
@@ -63,13 +60,6 @@ STATES: dict[str, CourierState] = {
     "returned": "returned",
 }
 KNOWN_STATES = frozenset(get_args(CourierState))
-
-
-@dataclass(frozen=True, slots=True)
-class RedxArea:
-    id: int
-    name: str
-    post_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +85,6 @@ def money(amount: Decimal) -> str:
     return format(Decimal(amount).quantize(CENTS, rounding=ROUND_HALF_UP), "f")
 
 
-def name_key(name: Any) -> str:
-    """An area or district name as compared: case, spaces and hyphens do not count."""
-    return "".join(str(name or "").replace("-", " ").split()).casefold()
-
-
 def required_decimal(raw: Any, what: str) -> Decimal:
     value = decimal_or_none(raw)
     if value is None:
@@ -107,7 +92,7 @@ def required_decimal(raw: Any, what: str) -> Decimal:
     return value.quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
-class RedxCourier:
+class RedxCourier(RedxAreaLookup):
     name = "redx"
 
     def __init__(self, *, config: RedxConfig, kv: Any = None) -> None:
@@ -168,64 +153,6 @@ class RedxCourier:
             )
         return body
 
-    # --- areas ----------------------------------------------------------------------------
-
-    def areas(self, *, district_name: str = "", post_code: str = "") -> list[RedxArea]:
-        """RedX's delivery areas (all, or one district's, or one post code's), cached in KV."""
-        if district_name:
-            scope, params = f"district:{name_key(district_name)}", {"district_name": district_name}
-        elif post_code:
-            scope, params = f"post_code:{post_code.strip()}", {"post_code": post_code.strip()}
-        else:
-            scope, params = "all", {}
-        key = AREAS_KEY.format(scope=scope)
-        cached = self.kv.get(key)
-        if cached:
-            try:
-                return [RedxArea(**item) for item in json.loads(cached)]
-            except (ValueError, TypeError):
-                pass  # unreadable: ask RedX again
-        body = self._call("GET", "/areas", params=params)
-        areas = [
-            RedxArea(
-                id=int(item["id"]),
-                name=str(item["name"]).strip(),
-                post_code=str(item.get("post_code") or ""),
-            )
-            for item in body.get("areas") or []
-            if isinstance(item, dict) and str(item.get("id", "")).isdigit() and item.get("name")
-        ]
-        if areas:  # an empty answer is not cached: a typo today should not last a day
-            record = json.dumps(
-                [{"id": a.id, "name": a.name, "post_code": a.post_code} for a in areas]
-            )
-            self.kv.set(key, record, ex=self.config.area_cache_seconds)
-        return areas
-
-    def redx_area_resolve(self, *, district: str, area: str) -> RedxArea:
-        """The RedX delivery area of our (district, area) names; see the module docstring."""
-        theirs = dict((name_key(ours), name) for ours, name in self.config.district_names)
-        district_name = theirs.get(name_key(district), district.strip())
-        candidates = self.areas(district_name=district_name) if district_name else []
-        wanted = name_key(area)
-        if wanted:
-            for candidate in candidates:
-                if name_key(candidate.name) == wanted:
-                    return candidate
-        fallback = self.config.default_area_id
-        if fallback:
-            for candidate in [*candidates, *self.areas()]:
-                if candidate.id == fallback:
-                    return candidate
-            raise CourierError(
-                f"redx: REDX_DEFAULT_AREA_ID {fallback} is not a RedX area",
-                code="courier_area_unknown",
-            )
-        raise CourierError(
-            f"redx: no delivery area named {area!r} in district {district!r}",
-            code="courier_area_unknown",
-        )
-
     # --- the Courier interface ------------------------------------------------------------
 
     def quote(self, *, parcel: Parcel) -> FeeQuote:
@@ -282,8 +209,19 @@ class RedxCourier:
                 code="courier_rejected",
             )
         return Booking(
-            consignment_id=tracking_id, tracking_code=tracking_id, delivery_fee=None, raw=reply
+            consignment_id=tracking_id,
+            tracking_code=tracking_id,
+            delivery_fee=self.booked_charge(tracking_id),
+            raw=reply,
         )
+
+    def booked_charge(self, tracking_id: str) -> Decimal | None:
+        """The charge of a parcel just created (RedX's create answers only its id): read from
+        parcel info, best effort. The parcel exists whatever this says; a poll fills it later."""
+        try:
+            return self.track(consignment_id=tracking_id).delivery_fee
+        except CourierError:
+            return None
 
     def track(self, *, consignment_id: str) -> TrackingUpdate:
         reply = self._call("GET", f"/parcel/info/{url_quote(consignment_id, safe='')}")
