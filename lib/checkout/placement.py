@@ -32,6 +32,7 @@ from lib.email import bilingual_email, email_enqueue
 from lib.errors import ApiError, Conflict, NotFound
 from lib.kv import get_kv
 from lib.money import format_bdt
+from lib.orders.notifications import order_notify
 from lib.orders.numbers import order_number_next, order_number_resync
 from lib.orders.stock import order_stock_allocate
 
@@ -268,7 +269,7 @@ def order_place_once(request: PlaceRequest) -> Order:
                 for line in quote.lines
             ]
         )
-        OrderStatusEvent.objects.create(order=order, from_status="", to_status=status)
+        event = OrderStatusEvent.objects.create(order=order, from_status="", to_status=status)
         if quote.applied:
             discounts_redeem(
                 order=order,
@@ -278,6 +279,7 @@ def order_place_once(request: PlaceRequest) -> Order:
             )
         fraud_record(order=order, result=verdict)
         placed_email(order, request)
+        order_notify(order, event, channels=("sms",))  # the email is placed_email's
         if request.cart_key:
             cart = request.cart_key
             transaction.on_commit(lambda: cart_clear_quietly(cart))

@@ -1,6 +1,7 @@
 """Telling the customer about their order: one hook, `order_notify(order, event)`, called for
-every status event. Today it emails (in the customer's language first, then the other);
-an SMS channel plugs in here later with its own dedupe key.
+every status event. It emails (in the customer's language first, then the other) and, for
+the events worth one (placed, shipped, out for delivery), sends an SMS in the customer's
+language (`lib.sms.orders.order_sms_notify`), each channel with its own dedupe key.
 
 Messages go through the outbox in the caller's transaction, keyed by the event, so a retried
 transition or a re-run hook never sends the same news twice.
@@ -38,10 +39,19 @@ def notification_key(event: OrderStatusEvent, channel: str) -> str:
     return f"order:{event.order_id}:event:{event.pk}:{channel}"
 
 
-def order_notify(order: Order, event: OrderStatusEvent) -> None:
-    """Queue the customer's notification of `event` (inside the caller's transaction)."""
+def order_notify(
+    order: Order, event: OrderStatusEvent, *, channels: tuple[str, ...] = ("email", "sms")
+) -> None:
+    """Queue the customer's notification of `event` (inside the caller's transaction) on
+    `channels` (placement sends its own email and asks for the SMS only)."""
     from lib.orders.state import status_label
 
+    if "sms" in channels:
+        from lib.sms.orders import order_sms_notify
+
+        order_sms_notify(order, event)
+    if "email" not in channels:
+        return
     to, language = order_recipient(order)
     if not to:
         return
