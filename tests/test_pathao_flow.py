@@ -20,6 +20,7 @@ from devtools.courier_sims.pathao import start_pathao_simulator
 from devtools.wsgi_server import server_url, start_server
 from lib import conf
 from lib.couriers.pathao import INTEGRATION_HEADER
+from tests.pathao_sim import control
 from tests.payment_shop import _numbers, shop_product, signed_in
 from tests.support import call
 
@@ -43,12 +44,6 @@ def pathao(kv, monkeypatch):
     server.shutdown()
     server.server_close()
     sim.stop()
-
-
-def control(sim, route: str, body: dict | None = None) -> dict:
-    reply = httpx.post(f"{sim.url}/__sim/{route}", json=body or {}, timeout=15)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def advance(sim, consignment_id: str, event: str) -> dict:
