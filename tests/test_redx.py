@@ -338,3 +338,24 @@ def test_webhook_parse_reads_the_documented_payload(sim):
     assert courier.webhook_parse(payload={"hello": "world"}) == []
     reply = courier.webhook_reply(payload={})
     assert (reply.status, reply.body) == (200, {"status": "ok"})
+
+
+def test_settings_are_read_from_the_environment(monkeypatch):
+    from lib.conf import load_redx_config
+
+    monkeypatch.setenv("REDX_BASE_URL", "https://sandbox.redx.com.bd/v1.0.0-beta/")
+    monkeypatch.setenv("REDX_PICKUP_AREA_ID", "12")
+    monkeypatch.setenv(
+        "REDX_EXTRA_STATUSES", "cancelled=cancelled, partial-delivered = partially_delivered,junk"
+    )
+    monkeypatch.setenv("REDX_DISTRICT_NAMES", "Chattogram=Chittagong")
+    monkeypatch.setenv("COURIER_HTTP_TIMEOUT", "4.5")
+    config = load_redx_config()
+    assert config.base_url == "https://sandbox.redx.com.bd/v1.0.0-beta"
+    assert (config.pickup_area_id, config.pickup_store_id, config.http_timeout) == (12, 0, 4.5)
+    assert config.extra_statuses == (
+        ("cancelled", "cancelled"),
+        ("partial-delivered", "partially_delivered"),
+    )
+    assert config.district_names == (("Chattogram", "Chittagong"),)
+    assert RedxCourier(config=config).state_of("partial-delivered") == "partially_delivered"
