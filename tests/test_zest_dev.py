@@ -300,3 +300,68 @@ def test_continue_with_phone_through_the_sms_simulator_zest_dev_started(zest_dev
     )
     assert me.status_code == 200, me.text
     assert (me.json()["email"], me.json()["phone"]) == (None, "+8801911000111")
+
+
+def test_a_cod_order_is_delivered_by_the_steadfast_simulator_zest_dev_started(
+    zest_dev, storefront, product
+):
+    """Staff book a packed COD order with Steadfast, press "delivered" on the simulator's
+    parcel page, and its webhook to the dev server delivers the order."""
+    password = zest_dev.printed(r"^Demo sign-ins \(password (\S+)\):$")
+    email = zest_dev.printed(r"^  (\S+@\S+)\s+staff\s")
+    signed_in = storefront.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert signed_in.status_code == 200, signed_in.text
+    staff = {
+        "X-API-Key": zest_dev.printed(r"server \(secret\)\s+X-API-Key: (\S+)"),
+        "X-API-Secret": zest_dev.printed(r"^\s+X-API-Secret: (\S+)$"),
+        "Authorization": f"Bearer {signed_in.json()['tokens']['access_token']}",
+    }
+    buyer = next(_buyers)
+    placed = storefront.post(
+        "/api/v1/checkout/orders",
+        json={
+            "lines": [{"product_id": product["id"], "quantity": 1}],
+            "address": {
+                "full_name": "Nusrat Jahan",
+                "phone": f"0181{buyer:07d}",
+                "address_line1": "House 4, Bank Colony",
+                "division": "Dhaka",
+                "district": "Dhaka",
+                "upazila": "Savar",
+            },
+            "email": f"buyer{buyer}@zest.test",
+            "payment_method": "cod",
+        },
+        headers={"Idempotency-Key": f"zest-dev-order-steadfast-{buyer:04d}"},
+    )
+    assert placed.status_code == 201, placed.text
+    number = placed.json()["number"]
+    packed = storefront.post(
+        f"/api/v1/admin/orders/{number}/transition", json={"to_status": "processing"}, headers=staff
+    )
+    assert packed.status_code == 200, packed.text
+
+    booked = storefront.post(
+        "/api/v1/admin/couriers/consignments",
+        json={"order_number": number, "courier": "steadfast"},
+        headers=staff,
+    )
+    assert booked.status_code == 201, booked.text
+    consignment = booked.json()
+    simulator = zest_dev.simulator_url("steadfast").rstrip("/")
+    assert consignment["tracking_url"] == f"{simulator}/t/{consignment['tracking_code']}"
+    page = httpx.get(f"{simulator}/parcels/{consignment['consignment_id']}", timeout=30)
+    assert page.status_code == 200 and "value='delivered'" in page.text, page.text
+    pressed = httpx.post(
+        f"{simulator}/parcels/{consignment['consignment_id']}",
+        data={"status": "delivered"},
+        timeout=30,
+    )
+    assert pressed.status_code == 303, pressed.text
+
+    assert zest_dev.wait_for(r"POST /api/webhooks/steadfast 200")
+    order = storefront.get(f"/api/v1/admin/orders/{number}", headers=staff)
+    assert order.status_code == 200, order.text
+    assert order.json()["status"] == "delivered"
+    tracking = httpx.get(consignment["tracking_url"], timeout=30)
+    assert tracking.status_code == 200 and "delivered" in tracking.text
