@@ -365,3 +365,39 @@ def test_a_cod_order_is_delivered_by_the_steadfast_simulator_zest_dev_started(
     assert order.json()["status"] == "delivered"
     tracking = httpx.get(consignment["tracking_url"], timeout=30)
     assert tracking.status_code == 200 and "delivered" in tracking.text
+
+
+def test_a_cod_orders_sms_lands_in_the_sms_simulator_zest_dev_started(
+    zest_dev, storefront, product
+):
+    """Placing a COD order sends its "placed" SMS right after the response (no cron needed):
+    it is on the simulator's inbox page (Bangla-capable) and printed by the dev server."""
+    inbox = zest_dev.printed(r"^SMS simulator inbox \(.*\): (http://\S+)/$")
+    buyer = next(_buyers)
+    phone = f"0191{buyer:07d}"
+    placed = storefront.post(
+        "/api/v1/checkout/orders",
+        json={
+            "lines": [{"product_id": product["id"], "quantity": 1}],
+            "address": {
+                "full_name": "Nusrat Jahan",
+                "phone": phone,
+                "address_line1": "House 12, Road 5, Dhanmondi",
+                "division": "Dhaka",
+                "district": "Dhaka",
+            },
+            "email": f"buyer{buyer}@zest.test",
+            "payment_method": "cod",
+        },
+        headers={"Idempotency-Key": f"zest-dev-order-sms-{buyer:04d}"},
+    )
+    assert placed.status_code == 201, placed.text
+    number = placed.json()["number"]
+
+    assert zest_dev.wait_for(rf"\[SMS sslwireless -> \+880{phone[1:]}\] .*{number}")
+    messages = httpx.get(f"{inbox}/__sim/messages", params={"to": phone}, timeout=30).json()
+    page = httpx.get(f"{inbox}/inbox/880{phone[1:]}", timeout=30)
+
+    (text,) = [m["text"] for m in messages["messages"]]
+    assert text.startswith(f"Zest Store: order {number} is placed. Total Tk ")
+    assert page.status_code == 200 and number in page.text
