@@ -15,8 +15,8 @@ from lib.runtime import make_app
 
 from ninja import Field, Query, Router, Schema, Status
 
-from db.models import ConsignmentState, CourierPayout
-from lib.couriers import payouts, selectors, services
+from db.models import ConsignmentState
+from lib.couriers import payouts, reports, selectors, services
 from lib.couriers.access import (
     RequireCourierConsole,
     consignment_for,
@@ -25,11 +25,9 @@ from lib.couriers.access import (
     courier_orders_get,
 )
 from lib.couriers.base import PayoutReport
-from lib.couriers.parcels import parcel_from_order
-from lib.errors import translate
 from lib.i18n import request_language
-from lib.money import Money, money
-from lib.pagination import PageParams, paginate
+from lib.money import Money
+from lib.pagination import PageParams
 from lib.schemas import ErrorDetailOut, ErrorOut, InputSchema
 
 CourierName = Literal["pathao", "steadfast", "redx"]
@@ -246,25 +244,6 @@ def consignment_answer(request, consignment) -> dict:
     return selectors.consignment_out(consignment, request_language(request))
 
 
-def payout_out(payout: CourierPayout, language) -> dict:
-    return {
-        "id": payout.pk,
-        "courier": payout.courier,
-        "reference": payout.reference,
-        "amount": money(payout.amount, language),
-        "paid_at": payout.paid_at,
-        "created_at": payout.created_at,
-        "lines": [
-            {
-                "consignment_id": line.consignment_ref,
-                "known": line.consignment_id is not None,
-                "amount": money(line.amount, language),
-            }
-            for line in payout.lines.all()
-        ],
-    }
-
-
 # --- consignments --------------------------------------------------------------------
 
 
@@ -272,20 +251,8 @@ def payout_out(payout: CourierPayout, language) -> dict:
 def quote(request, query: Query[CourierQuoteQuery]):
     """What `courier` would charge to carry the order's parcel (Steadfast publishes no price
     API: its quote is the configured tariff)."""
-    courier = query.courier
-    found = courier_order_get(request, query.order)
-    fee = services.courier_quote(order=found, courier=courier)
-    parcel = parcel_from_order(found)
-    language = request_language(request)
-    return {
-        "courier": courier,
-        "order_number": found.number,
-        "delivery_fee": money(fee.delivery_fee, language),
-        "cod_fee": money(fee.cod_fee, language),
-        "total_fee": money(fee.delivery_fee + fee.cod_fee, language),
-        "cod_amount": money(parcel.cod_amount, language),
-        "weight_grams": parcel.weight_grams,
-    }
+    order = courier_order_get(request, query.order)
+    return reports.quote_out(order=order, courier=query.courier, language=request_language(request))
 
 
 @console.post("/consignments", response={200: ConsignmentOut, 201: ConsignmentOut, 409: ErrorOut})
@@ -310,40 +277,7 @@ def book_bulk(request, payload: ConsignmentBulkBookIn):
     results = services.consignments_book_bulk(
         numbers=numbers, courier=payload.courier, actor_id=request.auth.user_id, orders=orders
     )
-    language = request_language(request)
-    booked = {
-        c.pk: c
-        for c in selectors.consignments_of(None).filter(
-            pk__in=[r.consignment.pk for r in results if r.consignment is not None]
-        )
-    }
-    rows = []
-    for result in results:
-        error = result.error
-        rows.append(
-            {
-                "order_number": result.number,
-                "ok": error is None,
-                "created": result.created,
-                "consignment": (
-                    selectors.consignment_out(booked[result.consignment.pk], language)
-                    if result.consignment is not None
-                    else None
-                ),
-                "error": None
-                if error is None
-                else {
-                    "code": error.code,
-                    "message": error.message or translate(error.code, language),
-                    "fields": error.fields,
-                },
-            }
-        )
-    return {
-        "booked": sum(1 for row in rows if row["ok"]),
-        "failed": sum(1 for row in rows if not row["ok"]),
-        "results": rows,
-    }
+    return reports.bulk_out(results, request_language(request))
 
 
 @console.get("/consignments", response=ConsignmentPageOut)
@@ -403,24 +337,7 @@ def refresh(request, consignment_id: UUID):
 def label(request, consignment_id: UUID):
     """What to print on the parcel: recipient, cash to collect, tracking code and link."""
     consignment = consignment_for(request, str(consignment_id))
-    parcel = parcel_from_order(consignment.order)
-    code = consignment.tracking_code
-    return {
-        "courier": consignment.courier,
-        "order_number": consignment.order.number,
-        "consignment_id": consignment.consignment_id,
-        "tracking_code": code,
-        "tracking_url": selectors.tracking_url_of(consignment.courier, code) if code else "",
-        "recipient_name": parcel.recipient_name,
-        "recipient_phone": parcel.recipient_phone,
-        "recipient_address": parcel.recipient_address,
-        "district": parcel.district,
-        "area": parcel.area,
-        "cod_amount": money(consignment.cod_amount, request_language(request)),
-        "item_count": parcel.item_count,
-        "weight_grams": parcel.weight_grams,
-        "description": parcel.description,
-    }
+    return reports.label_out(consignment, request_language(request))
 
 
 # --- payouts and reconciliation (staff) ---------------------------------------------------
@@ -429,13 +346,9 @@ def label(request, consignment_id: UUID):
 @money_desk.get("/payouts", response=CourierPayoutPageOut)
 def list_payouts(request, query: Query[CourierPayoutQuery]):
     """The couriers' payouts of collected cash, newest first, with their lines."""
-    queryset = CourierPayout.objects.prefetch_related("lines").order_by("-created_at", "-id")
-    if query.courier:
-        queryset = queryset.filter(courier=query.courier)
-    page = paginate(queryset, query)
-    language = request_language(request)
-    page["items"] = [payout_out(payout, language) for payout in page["items"]]
-    return page
+    return reports.payout_list(
+        courier=query.courier, params=query, language=request_language(request)
+    )
 
 
 @money_desk.post("/payouts", response={200: CourierPayoutOut, 201: CourierPayoutOut, 409: ErrorOut})
@@ -452,8 +365,8 @@ def record_payout(request, payload: CourierPayoutIn):
     payout, created = payouts.courier_payout_record(
         courier=payload.courier, report=report, actor_id=request.auth.user_id
     )
-    fresh = CourierPayout.objects.prefetch_related("lines").get(pk=payout.pk)
-    return Status(201 if created else 200, payout_out(fresh, request_language(request)))
+    answer = reports.payout_get(payout.pk, request_language(request))
+    return Status(201 if created else 200, answer)
 
 
 @money_desk.post("/payouts/fetch", response={200: CourierPayoutFetchOut, 409: ErrorOut})
@@ -466,21 +379,7 @@ def fetch_payouts(request, payload: CourierPayoutFetchIn):
 @money_desk.get("/reconciliation", response=CourierReconciliationOut)
 def reconciliation(request, query: Query[CourierReconciliationQuery]):
     """What does not add up between the cash the courier collected and what it paid out."""
-    courier = query.courier
-    report = payouts.courier_reconciliation(courier=courier)
-    language = request_language(request)
-
-    def amounts(rows: list[dict], *names: str) -> list[dict]:
-        return [row | {name: money(row[name], language) for name in names} for row in rows]
-
-    return {
-        "courier": courier,
-        "collected_total": money(report.collected_total, language),
-        "paid_out_total": money(report.paid_out_total, language),
-        "unpaid": amounts(report.unpaid, "collected"),
-        "mismatched": amounts(report.mismatched, "collected", "paid_out"),
-        "unknown": amounts(report.unknown, "paid_out"),
-    }
+    return reports.reconciliation_out(courier=query.courier, language=request_language(request))
 
 
 app = make_app(

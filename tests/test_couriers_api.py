@@ -18,6 +18,7 @@ from django.utils import timezone
 
 import api.couriers
 import api.cron_couriers
+import api.orders
 import api.webhooks.steadfast
 from db.models import Consignment, ConsignmentEvent, Order, User, VendorMember
 from devtools.courier_sims import steadfast as sim_module
@@ -125,6 +126,20 @@ def test_staff_book_a_packed_order_and_a_repeat_answers_the_same_consignment(sim
     assert sim.hits("create_order") == 1
     detail = admin("GET", f"/consignments/{answer['id']}", staff).json()
     assert [(e["source"], e["state"]) for e in detail["events"]] == [("booking", "booked")]
+    # the customer sees where to follow the parcel
+    tracked = call(
+        api.orders.app,
+        "POST",
+        "/api/v1/orders/track",
+        json_body={"number": order.number, "phone": "01812345678"},
+        headers=staff,
+    ).json()
+    assert tracked["tracking"] == {
+        "courier": "steadfast",
+        "courier_name": "Steadfast",
+        "tracking_code": answer["tracking_code"],
+        "tracking_url": answer["tracking_url"],
+    }
 
 
 def test_concurrent_bookings_of_one_order_make_one_parcel(sim, person):
