@@ -360,6 +360,19 @@ def test_the_console_backend_prints_and_delivers_nothing(sim, monkeypatch, capsy
     assert sim.state.sends == 0
 
 
+def test_the_console_backend_refuses_on_a_deployment_and_prints_no_code(monkeypatch, capsys):
+    monkeypatch.setattr(conf, "sms_config", dataclasses.replace(conf.sms_config, backend="console"))
+    monkeypatch.setattr(conf, "config", dataclasses.replace(conf.config, on_vercel=True))
+    message = queue(text="Your Zest Store code is 424242")
+
+    assert outbox_dispatch() == 0
+
+    assert "424242" not in capsys.readouterr().out
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.FAILED
+    assert "sms_not_configured" in message.last_error
+
+
 # --- the per-number cap -------------------------------------------------------------------------
 
 
