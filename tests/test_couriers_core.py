@@ -372,3 +372,23 @@ def test_payouts_from_pathao_invoices_and_staff_statements_reconcile_against_the
         Decimal("560.00"),
     )
     assert courier_reconciliation(courier="steadfast").unpaid == []
+
+
+def test_news_about_an_order_staff_cancelled_is_stored_and_moves_nothing():
+    order = packed_order()
+    consignment = booked(order)
+    order_transition(order=order, to_status="cancelled")
+
+    outcome = apply(consignment, "delivered", 5, collected_amount=Decimal("260.00"))
+
+    assert outcome.event is not None and outcome.order_moves == []
+    assert fresh(order).status == "cancelled"
+    assert captured(order) == []
+
+
+def test_a_state_outside_the_vocabulary_is_stored_as_unknown():
+    order = packed_order()
+    consignment = booked(order)
+    outcome = apply(consignment, "teleported", 5)  # an adapter's slip
+    assert (outcome.event.state, outcome.applied) == ("unknown", False)
+    assert fresh(consignment).state == "booked"

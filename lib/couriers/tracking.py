@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -167,6 +167,8 @@ def event_store(
 def consignment_update_apply(*, courier: str, update: TrackingUpdate, source: str) -> ApplyOutcome:
     """Store `update` and move the consignment and its order forward (see the module
     docstring). Replays change nothing; an unknown consignment is logged and left alone."""
+    if update.state not in C.values or update.state == C.BOOKING:
+        update = replace(update, state=C.UNKNOWN)  # an adapter's word we do not know
     found = consignment_of_update(courier, update)
     if found is None:
         logger.warning(
@@ -276,7 +278,16 @@ def order_follow(order: Order, consignment: Consignment, update: TrackingUpdate)
         order_transition(order=order, to_status=step, note=note, notify=last)
         order.status = step
     if state in DELIVERED_STATES:
-        courier_cod_capture(order, consignment)
+        if order.status == S.DELIVERED:
+            courier_cod_capture(order, consignment)
+        else:  # e.g. cancelled by staff while the parcel was on the road
+            logger.error(
+                "%s delivered %s but order %s is %s",
+                consignment.courier,
+                consignment.consignment_id,
+                order.number,
+                order.status,
+            )
     return steps
 
 
