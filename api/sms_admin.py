@@ -10,7 +10,9 @@ from ninja import Field, Query, Router, Schema
 
 from lib.access.permissions import Require
 from lib.pagination import PageParams, paginate
+from lib.schemas import ErrorOut
 from lib.sms.selectors import SmsFilters, sms_list, sms_view
+from lib.sms.services import sms_retry
 
 router = Router(tags=["admin: SMS"], auth=Require("orders:manage", scope="orders:manage"))
 
@@ -50,6 +52,14 @@ def list_sms(request, query: Query[SmsQuery]):
     filters = SmsFilters(status=query.status, kind=query.kind, to=query.to)
     page = paginate(sms_list(filters=filters), query)
     return {**page, "items": [sms_view(message) for message in page["items"]]}
+
+
+@router.post("/{message_id}/retry", response={200: SmsOut, 409: ErrorOut})
+def retry_sms(request, message_id: UUID):
+    """Send a failed or waiting SMS again now (after topping up the gateway account or fixing
+    its settings); it goes out right after this answer. 409 `sms_already_sent` for one that
+    was sent, 404 for an id that is not an SMS."""
+    return sms_view(sms_retry(message_id=message_id))
 
 
 app = make_app("sms_admin", [("/admin/sms", router)], title="Zest Store SMS administration")

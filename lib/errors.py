@@ -541,6 +541,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "We cannot deliver to this district yet.",
         "এই জেলায় আমরা এখনও ডেলিভারি দিতে পারি না।",
     ),
+    # SMS
+    "sms_already_sent": (
+        "This SMS was already sent; it is not sent again.",
+        "এই এসএমএসটি আগেই পাঠানো হয়েছে; আবার পাঠানো হবে না।",
+    ),
     # SSLCommerz (and Rocket through it)
     "sslcommerz_signature_invalid": (
         "The SSLCommerz notification's signature is missing or invalid.",

@@ -4,6 +4,7 @@ outbox (once, retried, given up), the per-number cap, the console backend, the s
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -438,3 +439,34 @@ def test_staff_list_failed_sms_with_the_reason_and_never_see_codes(sim, monkeypa
         api.sms_admin.app, "GET", "/api/v1/admin/sms?kind=order_placed&status=sent", headers=staff
     )
     assert [item["text"] for item in by_kind.json()["items"]] == ["delivered fine"]
+
+
+def test_staff_send_a_failed_sms_again_once_the_gateway_is_fixed(sim, monkeypatch, server_key):
+    use_backend(monkeypatch, sim, "smsnetbd", smsnetbd_api_key="expired-key")
+    message = queue(text="Order ZS-2612-000010 is out for delivery", kind="order_out_for_delivery")
+    sweep()
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.FAILED
+    _, staff = signed_in(server_key, "staff")
+    _, customer = signed_in(server_key, "customer")
+    use_backend(monkeypatch, sim, "smsnetbd")  # the key is fixed
+
+    url = f"/api/v1/admin/sms/{message.pk}/retry"
+    refused = call(api.sms_admin.app, "POST", url, headers=customer)
+    retried = call(api.sms_admin.app, "POST", url, headers=staff)
+    sweep()
+    again = call(api.sms_admin.app, "POST", url, headers={**staff, "Accept-Language": "bn"})
+    unknown = call(
+        api.sms_admin.app, "POST", f"/api/v1/admin/sms/{uuid.uuid4()}/retry", headers=staff
+    )
+
+    assert refused.status == 403
+    assert retried.status == 200, retried.body
+    assert retried.json()["status"] == "pending"
+    assert [m["text"] for m in inbox(sim)] == ["Order ZS-2612-000010 is out for delivery"]
+    assert again.status == 409
+    assert again.json()["error"]["code"] == "sms_already_sent"
+    assert "আগেই পাঠানো" in again.json()["error"]["message"]
+    assert unknown.status == 404
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.SENT, 2)

@@ -9,15 +9,21 @@ enqueue with the same key is dropped, so it is never sent twice.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from lib.outbox import outbox_enqueue
+from django.db import transaction
+from django.utils import timezone
+
+from db.models import OutboxMessage, OutboxStatus
+from lib.errors import Conflict, NotFound
+from lib.outbox import noted_ids, outbox_enqueue
 from lib.sms.base import SmsSize, sms_segments
 
 SMS_TOPIC = "sms.send"
 # Longest text accepted (SSL Wireless takes about 1000 characters).
 MAX_TEXT_LENGTH = 1000
 
-__all__ = ["SMS_TOPIC", "SmsSize", "sms_enqueue", "sms_number", "sms_segments"]
+__all__ = ["SMS_TOPIC", "SmsSize", "sms_enqueue", "sms_number", "sms_retry", "sms_segments"]
 
 
 def sms_number(raw: str) -> str:
@@ -49,3 +55,24 @@ def sms_enqueue(*, to: str, text: str, kind: str, dedupe_key: str | None = None)
         {"to": number, "text": text, "kind": kind, "reference": sms_reference()},
         dedupe_key=dedupe_key,
     )
+
+
+def sms_retry(*, message_id: Any) -> OutboxMessage:
+    """Staff send a failed (or still pending) SMS again now, e.g. after topping up the
+    gateway account or fixing its settings: it goes out right after the response, with the
+    same reference (SSL Wireless still refuses a second copy the same day). 404 for an id that
+    is not an SMS; 409 `sms_already_sent` for one that went out. A message the per-number cap
+    refused is not counted against the cap a second time."""
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update().filter(pk=message_id, topic=SMS_TOPIC).first()
+        )
+        if message is None:
+            raise NotFound()
+        if message.status == OutboxStatus.SENT:
+            raise Conflict("sms_already_sent")
+        message.status = OutboxStatus.PENDING
+        message.available_at = timezone.now()
+        message.save(update_fields=["status", "available_at"])
+        transaction.on_commit(lambda: noted_ids().append(message.pk))
+    return message
