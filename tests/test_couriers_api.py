@@ -383,6 +383,14 @@ def test_payouts_fetched_and_typed_in_reconcile_against_the_cash(sim, person):
     assert [r["consignment_id"] for r in report["unknown"]] == ["424242"]
     assert report["collected_total"]["amount"] == "780.00"
 
+    with CaptureQueriesContext(connection) as two_payouts:
+        admin("GET", "/payouts", staff)
+    for n in range(3):
+        admin("POST", "/payouts", staff, {**statement, "reference": f"STMT-X{n}"})
+    with CaptureQueriesContext(connection) as five_payouts:
+        assert admin("GET", "/payouts", staff).json()["count"] == 5
+    assert len(five_payouts) == len(two_payouts)
+
 
 # --- the webhook handler's refusals ----------------------------------------------------------
 
