@@ -258,8 +258,10 @@ def quote(request, query: Query[CourierQuoteQuery]):
 @console.post("/consignments", response={200: ConsignmentOut, 201: ConsignmentOut, 409: ErrorOut})
 def book(request, payload: ConsignmentBookIn):
     """Book a packed (processing) order with a courier. Idempotent: booking it again (a
-    retry, a double click) answers 200 with the same consignment; a courier failure books
-    nothing (503 `courier_unavailable`: try again; 409 `courier_refused`)."""
+    retry, a double click) answers 200 with the same consignment (state `booking` while the
+    first request is still waiting for the courier); a courier failure books nothing (503
+    `courier_unavailable`: try again; 409 `courier_refused`). 409 `consignment_exists` when
+    the order is on the road with another courier."""
     order = courier_order_get(request, payload.order_number.strip())
     outcome = services.consignment_book(
         order=order, courier=payload.courier, actor_id=request.auth.user_id
