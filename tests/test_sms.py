@@ -470,3 +470,17 @@ def test_staff_send_a_failed_sms_again_once_the_gateway_is_fixed(sim, monkeypatc
     assert unknown.status == 404
     message.refresh_from_db()
     assert (message.status, message.attempts) == (OutboxStatus.SENT, 2)
+
+
+def test_the_simulators_pages_list_numbers_and_show_bangla_inboxes(sim, monkeypatch):
+    use_backend(monkeypatch, sim, "sslwireless")
+    queue(text="৪২৪২৪২ আপনার জেস্ট স্টোর কোড। কাউকে জানাবেন না।")
+    sweep()
+
+    index = httpx.get(f"{sim.url}/", timeout=5)
+    page = httpx.get(f"{sim.url}/inbox/{NUMBER}", timeout=5)
+
+    assert f'href="/inbox/{NUMBER}"' in index.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<p lang="bn">৪২৪২৪২ আপনার জেস্ট স্টোর কোড। কাউকে জানাবেন না।</p>' in page.text
+    assert "UCS-2, 1 part(s)" in page.text

@@ -21,7 +21,6 @@ as an invalid number by every protocol (SSL 4025, sms.net.bd 416, BulkSMSBD 1001
 
 from __future__ import annotations
 
-import html
 import json
 import sys
 import threading
@@ -30,15 +29,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
+from devtools.sms_sims.pages import html_response, inbox_page, index_page
 from devtools.wsgi_server import (
     BackgroundServer,
     Environ,
     StartResponse,
     json_response,
     start_server,
-    status_line,
 )
 from lib.sms.base import sms_segments
 
@@ -98,9 +97,15 @@ class SmsGatewaySim:
         if path.startswith("/__sim/"):
             return self.control(start_response, method, path, data)
         if method == "GET" and path in ("", "/"):
-            return html_response(start_response, 200, self.index_page())
+            with self.state.lock:
+                page = index_page(list(self.state.messages), self.state.balance)
+            return html_response(start_response, 200, page)
         if method == "GET" and path.startswith("/inbox/"):
-            return html_response(start_response, 200, self.inbox_page(path.split("/")[2]))
+            raw = path.split("/")[2]
+            to = msisdn(raw) or raw
+            with self.state.lock:
+                mine = [m for m in self.state.messages if m["to"] == to]
+            return html_response(start_response, 200, inbox_page(to, mine))
         if path in SEND_PATHS:
             with self.state.lock:
                 self.state.sends += 1
@@ -290,38 +295,6 @@ class SmsGatewaySim:
         body = {"response_code": 202, "message_id": int(message["id"][:8], 16)}
         return {**body, "success_message": "SMS Submitted Successfully", "error_message": ""}, True
 
-    # --- pages ------------------------------------------------------------------------------
-
-    def index_page(self) -> str:
-        with self.state.lock:
-            counts: dict[str, int] = {}
-            for message in self.state.messages:
-                counts[message["to"]] = counts.get(message["to"], 0) + 1
-        rows = "".join(
-            f'<li><a href="/inbox/{quote(number)}">+{html.escape(number)}</a> ({count})</li>'
-            for number, count in sorted(counts.items())
-        )
-        return (
-            "<h1>SMS simulator</h1><p>SSL Wireless, sms.net.bd and BulkSMSBD messages land here."
-            f" Balance: ৳{self.state.balance}.</p><ul>{rows or '<li>No messages yet.</li>'}</ul>"
-        )
-
-    def inbox_page(self, number: str) -> str:
-        to = msisdn(number) or number
-        with self.state.lock:
-            mine = [m for m in self.state.messages if m["to"] == to]
-        cards = "".join(
-            f"<article><p><small>{html.escape(m['received_at'])} via {m['provider']}"
-            f" ({m['encoding']}, {m['segments']} part(s))</small></p>"
-            f'<p lang="{"en" if m["encoding"] == "GSM-7" else "bn"}">'
-            f"{html.escape(m['text']).replace(chr(10), '<br>')}</p></article>"
-            for m in reversed(mine)
-        )
-        return (
-            f'<p><a href="/">All numbers</a></p><h1>Inbox of +{html.escape(to)}</h1>'
-            f"{cards or '<p>No messages.</p>'}"
-        )
-
 
 def request_data(environ: Environ) -> dict[str, Any]:
     """Query string, then a form or JSON body, merged (the providers accept either)."""
@@ -338,19 +311,6 @@ def request_data(environ: Environ) -> dict[str, Any]:
         return {**data, **body} if isinstance(body, dict) else data
     form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
     return {**data, **{k: v[-1] for k, v in form.items()}}
-
-
-def html_response(start_response: StartResponse, status: int, body: str) -> list[bytes]:
-    style = "body{font-family:system-ui,'Noto Sans Bengali',sans-serif;max-width:40em;margin:2em}"
-    data = (
-        '<!doctype html><meta charset=utf-8><meta http-equiv="refresh" content="5">'
-        f"<title>SMS simulator</title><style>{style}</style>{body}"
-    ).encode()
-    start_response(
-        status_line(status),
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data)))],
-    )
-    return [data]
 
 
 class SmsGatewaySimulator(BackgroundServer):
