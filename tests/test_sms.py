@@ -484,3 +484,21 @@ def test_the_simulators_pages_list_numbers_and_show_bangla_inboxes(sim, monkeypa
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert '<p lang="bn">৪২৪২৪২ আপনার জেস্ট স্টোর কোড। কাউকে জানাবেন না।</p>' in page.text
     assert "UCS-2, 1 part(s)" in page.text
+
+
+def test_the_staff_list_costs_the_same_queries_for_any_page(sim, monkeypatch, server_key):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(conf, "sms_config", dataclasses.replace(conf.sms_config, backend="console"))
+    _, staff = signed_in(server_key, "staff")
+    counts = []
+    for size in (2, 12):
+        while OutboxMessage.objects.filter(topic=SMS_TOPIC).count() < size:
+            queue(text=f"message {OutboxMessage.objects.count()}", kind="order_placed")
+        with CaptureQueriesContext(connection) as queries:
+            reply = call(api.sms_admin.app, "GET", "/api/v1/admin/sms?page_size=50", headers=staff)
+        assert reply.status == 200 and reply.json()["count"] == size
+        counts.append(len(queries))
+
+    assert counts == [2, 2]  # the count and the page
