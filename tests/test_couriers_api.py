@@ -193,6 +193,24 @@ def test_a_courier_failure_books_nothing_and_booking_again_works(sim, person):
     assert Consignment.objects.get(order=order).state == "booked"
 
 
+def test_a_booking_whose_instance_died_blocks_until_stale_then_is_taken_over(sim, person):
+    staff = person()
+    order = packed()
+    claim = Consignment.objects.create(order=order, courier="steadfast", state="booking")
+
+    waiting = book(order, staff)
+    assert (waiting.status, waiting.json()["state"]) == (200, "booking")
+    assert sim.hits("create_order") == 0
+
+    stale = timezone.now() - timedelta(minutes=10)
+    Consignment.objects.filter(pk=claim.pk).update(updated_at=stale)
+    taken = book(order, staff)
+
+    assert (taken.status, taken.json()["id"]) == (201, str(claim.pk))
+    assert taken.json()["state"] == "booked"
+    assert sim.hits("create_order") == 1 and len(sim.parcels) == 1
+
+
 def test_only_packed_orders_are_booked(sim, person):
     staff = person()
     order = make_order(status="placed", shipping_snapshot=ADDRESS)

@@ -162,16 +162,18 @@ def booking_record(consignment: Consignment, booking: Booking) -> Consignment:
         if booking.delivery_fee is not None:
             locked.delivery_fee = booking.delivery_fee
         locked.save()
-        ConsignmentEvent.objects.create(
-            consignment=locked,
-            source="booking",
-            raw_status="booked",
-            state=C.BOOKED,
-            occurred_at=timezone.now(),
-            delivery_fee=booking.delivery_fee,
-            applied=True,
+        ConsignmentEvent.objects.get_or_create(
             dedupe_key=f"booking:{locked.courier}:{locked.consignment_id}"[:64],
-            payload=booking.raw or {},
+            defaults={
+                "consignment": locked,
+                "source": "booking",
+                "raw_status": "booked",
+                "state": C.BOOKED,
+                "occurred_at": timezone.now(),
+                "delivery_fee": booking.delivery_fee,
+                "applied": True,
+                "payload": booking.raw or {},
+            },
         )
     return locked
 
