@@ -557,9 +557,7 @@ def load_courier_config() -> CourierConfig:
     defaults = CourierConfig()
     return CourierConfig(
         http_timeout=env_float("COURIER_HTTP_TIMEOUT", defaults.http_timeout),
-        default_weight_grams=env_int(
-            "COURIER_DEFAULT_WEIGHT_GRAMS", defaults.default_weight_grams
-        ),
+        default_weight_grams=env_int("COURIER_DEFAULT_WEIGHT_GRAMS", defaults.default_weight_grams),
         poll_after_minutes=env_int("COURIER_POLL_AFTER_MINUTES", defaults.poll_after_minutes),
         poll_batch=env_int("COURIER_POLL_BATCH", defaults.poll_batch),
         booking_stale_seconds=env_int(
@@ -695,6 +693,10 @@ def load_redx_config() -> RedxConfig:
 # --- phone sign-in with SMS one-time codes (lib/access/phone_otp.py) ----------------------
 
 
+OTP_PHONE_RATE = Rate(5, 3600)  # codes per number
+OTP_IP_RATE = Rate(20, 3600)  # codes asked from one IP (IPv6: one /64)
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneOtpConfig:
     """One-time codes by SMS: lifetimes, attempts and limits (PHONE_OTP_* variables)."""
@@ -702,8 +704,8 @@ class PhoneOtpConfig:
     code_ttl: int = 300  # seconds a code stays valid
     max_attempts: int = 5  # wrong codes before the code is burnt
     resend_seconds: int = 60  # before another code may be sent to the same number
-    phone_rate: Rate = Rate(5, 3600)  # codes per number
-    ip_rate: Rate = Rate(20, 3600)  # codes asked from one IP (IPv6: one /64)
+    phone_rate: Rate = OTP_PHONE_RATE
+    ip_rate: Rate = OTP_IP_RATE
     verification_ttl: int = 1800  # seconds a guest checkout's phone verification is accepted
     store_name: str = "Zest Store"
     store_name_bn: str = "জেস্ট স্টোর"
