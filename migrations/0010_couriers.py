@@ -316,7 +316,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="consignment",
             index=models.Index(
-                fields=["courier", "-created_at"], name="consignments_courier_created_idx"
+                fields=["courier", "-created_at"], name="consignments_courier_idx"
             ),
         ),
         migrations.AddIndex(
@@ -348,7 +348,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="consignmentevent",
             index=models.Index(
-                fields=["consignment", "created_at"], name="consignment_events_consignment_idx"
+                fields=["consignment", "created_at"], name="consignment_events_idx"
             ),
         ),
         migrations.AddIndex(

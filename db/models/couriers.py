@@ -103,7 +103,7 @@ class Consignment(TimeStampedModel):
         indexes = [
             models.Index(fields=["state", "last_update_at"], name="consignments_state_update_idx"),
             models.Index(
-                fields=["courier", "-created_at"], name="consignments_courier_created_idx"
+                fields=["courier", "-created_at"], name="consignments_courier_idx"
             ),
             models.Index(fields=["-created_at"], name="consignments_created_idx"),
         ]
@@ -119,7 +119,7 @@ class ConsignmentEvent(CreatedModel):
         Consignment,
         on_delete=models.PROTECT,
         related_name="events",
-        db_index=False,  # covered by consignment_events_consignment_idx
+        db_index=False,  # covered by consignment_events_idx
     )
     source = models.CharField(max_length=10, choices=ConsignmentEventSource.choices)
     raw_status = models.CharField(max_length=64, blank=True)
@@ -139,7 +139,7 @@ class ConsignmentEvent(CreatedModel):
         ordering = ["created_at"]
         indexes = [
             models.Index(
-                fields=["consignment", "created_at"], name="consignment_events_consignment_idx"
+                fields=["consignment", "created_at"], name="consignment_events_idx"
             ),
         ]
 
