@@ -315,9 +315,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="consignment",
-            index=models.Index(
-                fields=["courier", "-created_at"], name="consignments_courier_idx"
-            ),
+            index=models.Index(fields=["courier", "-created_at"], name="consignments_courier_idx"),
         ),
         migrations.AddIndex(
             model_name="consignment",
@@ -347,9 +345,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="consignmentevent",
-            index=models.Index(
-                fields=["consignment", "created_at"], name="consignment_events_idx"
-            ),
+            index=models.Index(fields=["consignment", "created_at"], name="consignment_events_idx"),
         ),
         migrations.AddIndex(
             model_name="courierpayout",

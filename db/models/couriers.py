@@ -102,9 +102,7 @@ class Consignment(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["state", "last_update_at"], name="consignments_state_update_idx"),
-            models.Index(
-                fields=["courier", "-created_at"], name="consignments_courier_idx"
-            ),
+            models.Index(fields=["courier", "-created_at"], name="consignments_courier_idx"),
             models.Index(fields=["-created_at"], name="consignments_created_idx"),
         ]
 
@@ -138,9 +136,7 @@ class ConsignmentEvent(CreatedModel):
         db_table = "consignment_events"
         ordering = ["created_at"]
         indexes = [
-            models.Index(
-                fields=["consignment", "created_at"], name="consignment_events_idx"
-            ),
+            models.Index(fields=["consignment", "created_at"], name="consignment_events_idx"),
         ]
 
     def __str__(self) -> str:
