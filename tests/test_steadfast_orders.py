@@ -5,6 +5,7 @@ a poll; the simulator's payout fetched and reconciled, a differing line shown.""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import httpx
@@ -133,7 +134,7 @@ def test_a_cod_order_travels_with_steadfast_to_delivered_and_its_cash_is_capture
 
     # the same webhook again, then an older one arriving late: stored at most once, harmless
     assert post_webhook(sim, sent["payload"]).status_code == 200
-    late = advance(sim, consignment, "pending")
+    late = advance(sim, consignment, "pending", message="Back at the hub (sent late)")
     assert late["status"] == 200
     order.refresh_from_db()
     consignment.refresh_from_db()
@@ -288,3 +289,38 @@ def test_the_payout_is_fetched_and_reconciled_with_a_differing_line_shown(sim, s
     assert Decimal(mismatch["paid_out"]["amount"]) == short
     assert [row["consignment_id"] for row in answer["unpaid"]] == [unpaid.consignment_id]
     assert answer["unknown"] == []
+
+
+def test_a_booking_whose_answer_was_lost_makes_one_parcel_and_polls_move_it(
+    sim, server_key, people, monkeypatch
+):
+    _customer, staff = people
+    order = cod_order_processing(server_key, staff)
+    monkeypatch.setattr(
+        conf, "steadfast_config", dataclasses.replace(conf.steadfast_config, http_timeout=0.5)
+    )
+    control = f"{sim.url}/__sim/create-then-timeout"
+    assert httpx.post(control, json={"seconds": 1.5}, timeout=10).status_code == 200
+    body = {"order_number": order.number, "courier": "steadfast"}
+    booked = admin("POST", "/consignments", staff, body)  # its answer never arrived
+    assert booked.status == 201, booked.body
+    consignment = Consignment.objects.get(pk=booked.json()["id"])
+    assert consignment.consignment_id == f"invoice:{order.number}"
+    [parcel] = sim.parcels.values()
+    assert parcel["invoice"] == order.number
+    assert admin("POST", "/consignments", staff, body).status == 200  # the same one again
+    assert len(sim.parcels) == 1
+
+    sim.sim.webhook_url, url = "", sim.webhook_url
+    try:
+        httpx.post(
+            f"{sim.url}/__sim/parcels/{parcel['consignment_id']}/advance",
+            json={"status": "delivered"},
+            timeout=15,
+        )
+    finally:
+        sim.sim.webhook_url = url
+    reply = admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
+    assert reply.status == 200, reply.body
+    order.refresh_from_db()
+    assert order.status == "delivered"
