@@ -255,19 +255,30 @@ def quote(request, query: Query[CourierQuoteQuery]):
     return reports.quote_out(order=order, courier=query.courier, language=request_language(request))
 
 
-@console.post("/consignments", response={200: ConsignmentOut, 201: ConsignmentOut, 409: ErrorOut})
+@console.post(
+    "/consignments",
+    response={200: ConsignmentOut, 201: ConsignmentOut, 202: ConsignmentOut, 409: ErrorOut},
+)
 def book(request, payload: ConsignmentBookIn):
     """Book a packed (processing) order with a courier. Idempotent: booking it again (a
     retry, a double click) answers 200 with the same consignment (state `booking` while the
-    first request is still waiting for the courier); a courier failure books nothing (503
-    `courier_unavailable`: try again; 409 `courier_refused`). 409 `consignment_exists` when
-    the order is on the road with another courier."""
+    first request is still waiting for the courier). A failure the courier certainly did not
+    act on books nothing: 503 `courier_unavailable` (try again), 409 `courier_refused`.
+
+    202 with state `booking_unconfirmed`: the courier was asked but its answer was lost (a
+    timeout or 5xx), so the parcel may exist. Booking again sends nothing to the courier: it
+    answers 202 until the booking is settled (to `booked`) by the courier's webhook naming
+    the order (Pathao, RedX) or a look-up by order number (Steadfast, also on refresh and the
+    poll), or until staff check the courier's panel and release it
+    (`POST /consignments/{id}/release`). 409 `consignment_exists` when the order is on the
+    road with another courier."""
     order = courier_order_get(request, payload.order_number.strip())
     outcome = services.consignment_book(
         order=order, courier=payload.courier, actor_id=request.auth.user_id
     )
     consignment = selectors.consignment_get(consignment_pk=outcome.consignment.pk, vendor_ids=None)
-    return Status(201 if outcome.created else 200, consignment_answer(request, consignment))
+    status = 202 if outcome.unconfirmed else 201 if outcome.created else 200
+    return Status(status, consignment_answer(request, consignment))
 
 
 @console.post("/consignments/bulk", response=ConsignmentBulkBookOut)
@@ -327,7 +338,8 @@ def cancel(request, consignment_id: UUID, payload: ConsignmentCancelIn | None = 
 )
 def refresh(request, consignment_id: UUID):
     """Ask the courier where the parcel is now and apply its answer (as the poll cron
-    does)."""
+    does). An unconfirmed booking is looked up by order number where the courier can
+    (Steadfast); 409 `courier_booking_unconfirmed` while it stays unconfirmed."""
     consignment = consignment_for(request, str(consignment_id))
     services.consignment_refresh(consignment=consignment)
     return consignment_answer(
@@ -340,6 +352,20 @@ def label(request, consignment_id: UUID):
     """What to print on the parcel: recipient, cash to collect, tracking code and link."""
     consignment = consignment_for(request, str(consignment_id))
     return reports.label_out(consignment, request_language(request))
+
+
+@money_desk.post(
+    "/consignments/{consignment_id}/release", response={200: ConsignmentOut, 409: ErrorOut}
+)
+def release(request, consignment_id: UUID):
+    """Staff only: close a `booking_unconfirmed` booking after checking in the courier's
+    panel that it made no parcel for the order; the order can then be booked again. 409
+    `consignment_not_unconfirmed` for any other state (a webhook may have confirmed it)."""
+    consignment = consignment_for(request, str(consignment_id))
+    released = services.consignment_release(consignment=consignment, actor_id=request.auth.user_id)
+    return consignment_answer(
+        request, selectors.consignment_get(consignment_pk=released.pk, vendor_ids=None)
+    )
 
 
 # --- payouts and reconciliation (staff) ---------------------------------------------------

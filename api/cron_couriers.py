@@ -4,7 +4,7 @@ applied (a backstop for missed webhooks); one failure does not stop the run."""
 
 from lib.runtime import make_app
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from lib.couriers.poll import courier_poll
 from lib.cron import run_cron_job
@@ -20,6 +20,11 @@ class CourierPollRunOut(Schema):
     updated: int | None = None
     unchanged: int | None = None
     errors: int | None = None
+    unconfirmed: int | None = Field(
+        None,
+        description="Bookings whose courier answer was lost, still waiting for the courier's "
+        "webhook, a look-up by order number or staff's release",
+    )
 
 
 @router.get("/cron/couriers", response=CourierPollRunOut, auth=None)

@@ -486,6 +486,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This consignment can no longer be cancelled: the courier has picked it up.",
         "এই কনসাইনমেন্টটি আর বাতিল করা যায় না: কুরিয়ার এটি সংগ্রহ করেছে।",
     ),
+    "courier_booking_unconfirmed": (
+        "The courier did not confirm this booking: it may or may not have made the parcel. "
+        "It is settled when the courier reports the parcel, or release it after checking the "
+        "courier's panel.",
+        "কুরিয়ার এই বুকিং নিশ্চিত করেনি: পার্সেলটি তৈরি হয়ে থাকতেও পারে, না-ও পারে। কুরিয়ার "
+        "পার্সেলটির খবর দিলে এটি মিটে যাবে, অথবা কুরিয়ারের প্যানেল দেখে বুকিংটি ছেড়ে দিন।",
+    ),
+    "consignment_not_unconfirmed": (
+        "Only a booking the courier did not confirm can be released.",
+        "শুধু কুরিয়ার নিশ্চিত করেনি এমন বুকিংই ছেড়ে দেওয়া যায়।",
+    ),
     "webhook_unauthenticated": (
         "The webhook's secret or token is missing or wrong.",
         "ওয়েবহুকের সিক্রেট বা টোকেন নেই অথবা ভুল।",

@@ -179,18 +179,20 @@ def test_concurrent_bookings_of_one_order_make_one_parcel(sim, person):
     assert consignment.state == "booked"
 
 
-def test_a_courier_failure_books_nothing_and_booking_again_works(sim, person):
+def test_a_courier_5xx_keeps_the_booking_unconfirmed_and_booking_again_books_it_once(sim, person):
     staff = person()
     order = packed()
     sim.fail_next("create_order", 502)
 
-    failed = book(order, staff)
+    unconfirmed = book(order, staff)
 
-    assert failed.status == 503
-    assert failed.json()["error"]["code"] == "courier_unavailable"
-    assert not Consignment.objects.filter(order=order).exists()
-    assert book(order, staff).status == 201
+    assert unconfirmed.status == 202, unconfirmed.body
+    assert unconfirmed.json()["state"] == "booking_unconfirmed"
+    assert not sim.parcels
+    again = book(order, staff)  # Steadfast's look-up by invoice finds none: sent once more
+    assert (again.status, again.json()["id"]) == (201, unconfirmed.json()["id"])
     assert Consignment.objects.get(order=order).state == "booked"
+    assert len(sim.parcels) == 1
 
 
 def test_a_booking_whose_instance_died_blocks_until_stale_then_is_taken_over(sim, person):
@@ -347,6 +349,7 @@ def test_the_poll_cron_applies_what_webhooks_missed_and_one_failure_stops_nothin
         "updated": 1,
         "unchanged": 0,
         "errors": 1,
+        "unconfirmed": 0,
     }
     order.refresh_from_db()
     consignment.refresh_from_db()

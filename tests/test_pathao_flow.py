@@ -249,7 +249,7 @@ def console(method: str, path: str, staff, body: dict | None = None):
     )
 
 
-def test_staff_quote_and_a_pathao_outage_books_nothing_until_pathao_is_back(
+def test_staff_quote_and_a_pathao_5xx_is_unconfirmed_until_staff_release_it(
     pathao, server_key, staff
 ):
     order = packed_cod_order(server_key, staff)
@@ -260,13 +260,14 @@ def test_staff_quote_and_a_pathao_outage_books_nothing_until_pathao_is_back(
         (order.total_amount / 100).quantize(Decimal("0.01"))
     )
     control(pathao, "fail", {"route": "orders", "status": 502})
-    refused = console(
+    unconfirmed = console(
         "POST", "/consignments", staff, {"order_number": order.number, "courier": "pathao"}
     )
-    assert refused.status == 503, refused.body
-    assert refused.json()["error"]["code"] == "courier_unavailable"
-    assert not Consignment.objects.filter(order=order).exists()
-    assert pathao.sim.parcels == {}
+    assert unconfirmed.status == 202, unconfirmed.body
+    assert unconfirmed.json()["state"] == "booking_unconfirmed"
+    assert pathao.sim.parcels == {}  # staff see none in Pathao's panel
+    released = console("POST", f"/consignments/{unconfirmed.json()['id']}/release", staff)
+    assert released.status == 200, released.body
     booked = book(order, staff)
     assert booked["state"] == "booked" and len(pathao.sim.parcels) == 1
 

@@ -316,14 +316,18 @@ def test_an_area_redx_does_not_serve_books_nothing(sim, server_key, people):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_redx_outage_books_nothing_and_booking_again_works(sim, server_key, people):
+def test_a_redx_5xx_is_unconfirmed_until_staff_release_it_then_books_once(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
     sim.fail_next("parcel", status=500)
-    reply = admin("POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"})
-    assert reply.status == 503, reply.body
-    assert reply.json()["error"]["code"] == "courier_unavailable"
-    assert not Consignment.objects.filter(order=order).exclude(state="cancelled").exists()
+    body = {"order_number": order.number, "courier": "redx"}
+    reply = admin("POST", "/consignments", staff, body)
+    assert reply.status == 202, reply.body
+    assert reply.json()["state"] == "booking_unconfirmed"
+    assert admin("POST", "/consignments", staff, body).status == 202  # no second create
+    assert sim.hits("parcel") == 1 and not sim.parcels
+    released = admin("POST", f"/consignments/{reply.json()['id']}/release", staff)
+    assert released.status == 200, released.body
     assert book(order, staff).state == "booked"
     assert len(sim.parcels) == 1
 

@@ -25,9 +25,12 @@ class CourierName(models.TextChoices):
 
 
 class ConsignmentState(models.TextChoices):
-    """`lib.couriers.base.CourierState`, plus `booking` while the courier is being asked."""
+    """`lib.couriers.base.CourierState`, plus `booking` while the courier is being asked and
+    `booking_unconfirmed` when it was asked and its answer was lost (it may have made the
+    parcel: never asked again until the parcel is found or staff release the booking)."""
 
     BOOKING = "booking", _("Booking")
+    BOOKING_UNCONFIRMED = "booking_unconfirmed", _("Booking unconfirmed")
     BOOKED = "booked", _("Booked")
     PICKED_UP = "picked_up", _("Picked up")
     IN_TRANSIT = "in_transit", _("In transit")

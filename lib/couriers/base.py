@@ -94,12 +94,25 @@ class PayoutReport:
 
 class CourierError(Exception):
     """The courier refused, failed or did not answer in time. `code` is
-    "courier_unsupported" when the courier has no public API for the operation."""
+    "courier_unsupported" when the courier has no public API for the operation.
 
-    def __init__(self, message: str, *, code: str = "courier_error", retryable: bool = False):
+    `outcome_unknown` is True when the request reached (or may have reached) the courier and
+    no answer says what it did: a read timeout, a dropped connection, a 5xx. A create that
+    fails so may still have made the parcel. False when the courier certainly did nothing
+    (connection refused, connect timeout, a 4xx refusal, 429, refused credentials)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "courier_error",
+        retryable: bool = False,
+        outcome_unknown: bool = False,
+    ):
         super().__init__(message)
         self.code = code
         self.retryable = retryable
+        self.outcome_unknown = outcome_unknown
 
 
 class Courier(Protocol):
@@ -131,5 +144,8 @@ class Courier(Protocol):
         """What the courier expects back (e.g. Pathao: 202 + its integration secret header)."""
 
 
-# Optional adapter method (not in the Protocol, looked up with getattr):
+# Optional adapter methods (not in the Protocol, looked up with getattr):
 #     def payouts(self) -> list[PayoutReport]: ...
+#     def find_by_order(self, *, merchant_order_id: str) -> Booking | None: ...
+#         The live parcel an earlier create made for our order number, None when the courier
+#         certainly has none (settles a booking whose create answer was lost).

@@ -3,7 +3,10 @@
 `courier_request` answers `(status, body)` for any reply the courier gave on purpose (2xx and
 4xx, body decoded from JSON or `{}`); a timeout, an unreachable host, a 5xx or a 429 raises a
 retryable `CourierError` (`courier_unavailable`), so a caller can tell "try again later"
-from "the courier said no".
+from "the courier said no". The error's `outcome_unknown` tells whether the courier may have
+acted on the request: True after it was sent and no answer came (read/write timeout, dropped
+connection) or a 5xx came; False when it never got there (refused connection, DNS, connect
+timeout) or was turned away unprocessed (429).
 """
 
 from __future__ import annotations
@@ -42,21 +45,32 @@ def courier_request(
             headers={**DEFAULT_HEADERS, **(headers or {})},
             timeout=timeout,
         )
-    except httpx.TimeoutException as exc:
-        raise CourierError(
-            f"{courier}: {method} {url} timed out", code="courier_unavailable", retryable=True
-        ) from exc
-    except httpx.HTTPError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
         raise CourierError(
             f"{courier}: {method} {url} unreachable ({type(exc).__name__})",
             code="courier_unavailable",
             retryable=True,
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise CourierError(
+            f"{courier}: {method} {url} timed out ({type(exc).__name__})",
+            code="courier_unavailable",
+            retryable=True,
+            outcome_unknown=not isinstance(exc, httpx.PoolTimeout),
+        ) from exc
+    except httpx.HTTPError as exc:  # sent, then the connection broke: no answer
+        raise CourierError(
+            f"{courier}: {method} {url} gave no answer ({type(exc).__name__})",
+            code="courier_unavailable",
+            retryable=True,
+            outcome_unknown=True,
         ) from exc
     if reply.status_code >= 500 or reply.status_code == 429:
         raise CourierError(
             f"{courier}: {method} {url} answered HTTP {reply.status_code}",
             code="courier_unavailable",
             retryable=True,
+            outcome_unknown=reply.status_code >= 500,
         )
     try:
         body = reply.json()

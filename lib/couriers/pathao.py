@@ -293,7 +293,13 @@ class PathaoCourier:
         return body
 
     def book(self, *, parcel: Parcel) -> Booking:
-        data = self._call("POST", "orders", self.order_body(parcel))
+        try:  # the token first: a failure before the create leaves nothing at Pathao
+            body = self.order_body(parcel)
+            self.token.get()
+        except CourierError as exc:
+            exc.outcome_unknown = False
+            raise
+        data = self._call("POST", "orders", body)
         consignment_id = str(data.get("consignment_id") or "")
         if not consignment_id:
             raise CourierError("Pathao booked no consignment_id", code="courier_rejected")

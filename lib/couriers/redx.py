@@ -178,7 +178,11 @@ class RedxCourier(RedxAreaLookup):
         )
 
     def book(self, *, parcel: Parcel) -> Booking:
-        area = self.redx_area_resolve(district=parcel.district, area=parcel.area)
+        try:  # a failed area look-up leaves nothing at RedX
+            area = self.redx_area_resolve(district=parcel.district, area=parcel.area)
+        except CourierError as exc:
+            exc.outcome_unknown = False
+            raise
         body: dict[str, Any] = {
             "customer_name": parcel.recipient_name,
             "customer_phone": parcel.recipient_phone,

@@ -4,9 +4,15 @@ Booking follows the payments' rule (lib/payments/starts.py): the consignment is 
 database (order row locked, state `booking`) before the courier hears of it, the courier is
 called outside any transaction, and its answer is recorded in a second short transaction. A
 second booking of the order (a retry, a double click, a concurrent request) gets the same
-consignment; a courier failure deletes the claim, so nothing is half-written and staff can
-book again. A claim whose courier call never came back (the instance died) may be taken over
-after COURIER_BOOKING_STALE_SECONDS.
+consignment. A failure where the courier certainly did nothing (connection refused, a 4xx
+refusal) deletes the claim, so nothing is half-written and staff can book again. A failure
+after the courier may have acted (read timeout, 5xx: `CourierError.outcome_unknown`) keeps the
+claim as `booking_unconfirmed`: the parcel may exist, so no create is sent for the order again
+until it is settled: found by our order number at the courier (`find_by_order`, Steadfast) on
+the next booking attempt, refresh or poll; filled in by the courier's webhook naming our order
+number (Pathao `order.created`, RedX); or released by staff who checked the courier's panel
+(`consignment_release`). A claim whose courier call never came back (the instance died) may
+be taken over after COURIER_BOOKING_STALE_SECONDS.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from django.utils import timezone
 
 from db.models import Consignment, ConsignmentEvent, ConsignmentState, Order, OrderStatus
 from lib.conf import courier_config
-from lib.couriers.base import Booking, Courier, CourierError, FeeQuote, TrackingUpdate
+from lib.couriers.base import Booking, Courier, CourierError, FeeQuote, Parcel, TrackingUpdate
 from lib.couriers.parcels import parcel_from_order
 from lib.couriers.registry import courier_for
 from lib.couriers.tracking import ApplyOutcome, consignment_update_apply
@@ -40,6 +46,11 @@ CANCELLABLE = frozenset({C.BOOKED})
 class BookOutcome:
     consignment: Consignment
     created: bool
+
+    @property
+    def unconfirmed(self) -> bool:
+        """The courier was asked and its answer lost: the parcel may or may not exist."""
+        return self.consignment.state == C.BOOKING_UNCONFIRMED
 
 
 def courier_failed(error: CourierError, courier: str) -> ApiError:
@@ -129,7 +140,10 @@ def consignment_book(*, order: Order, courier: str, actor_id: str | None) -> Boo
     1. a short transaction (order row locked) claims the consignment (state `booking`);
     2. the courier is called outside any transaction;
     3. a short transaction records its id, tracking code and fee, and a `booking` event.
-    A courier failure releases the claim and answers 503 (try again) or 409 (refused).
+    A failure the courier certainly did not act on releases the claim and answers 503 (try
+    again) or 409 (refused); one it may have acted on keeps it `booking_unconfirmed` (see the
+    module docstring). A repeat on an unconfirmed booking sends no create: it asks the courier
+    for the order's parcel where the courier can say (`find_by_order`), else answers it as is.
     """
     adapter = courier_get(courier)  # unknown courier: refused before any write
     parcel = parcel_from_order(order)
@@ -141,20 +155,112 @@ def consignment_book(*, order: Order, courier: str, actor_id: str | None) -> Boo
             raise
         return BookOutcome(live, created=False)
     if not claimed.created:
-        return claimed
+        if not claimed.unconfirmed:
+            return claimed
+        settled, absent = unconfirmed_settle(claimed.consignment, adapter)
+        if not absent:
+            return BookOutcome(settled, created=False)
+        # The courier has no parcel for the order: one caller takes the claim and sends it.
+        taken = Consignment.objects.filter(pk=settled.pk, state=C.BOOKING_UNCONFIRMED).update(
+            state=C.BOOKING, updated_at=timezone.now()
+        )
+        if not taken:
+            return BookOutcome(Consignment.objects.get(pk=settled.pk), created=False)
+    return booking_send(claimed.consignment, adapter, parcel)
+
+
+def booking_send(consignment: Consignment, adapter: Courier, parcel: Parcel) -> BookOutcome:
+    """Ask the courier to create the claimed parcel and record its answer (see
+    `consignment_book`)."""
     try:
         booking = adapter.book(parcel=parcel)
     except CourierError as error:
-        consignment_claim_release(claimed.consignment)
-        logger.warning("booking %s with %s failed: %s", order.number, courier, error.code)
-        raise courier_failed(error, courier) from error
-    return BookOutcome(booking_record(claimed.consignment, booking), created=True)
+        logger.warning(
+            "booking %s with %s failed: %s (outcome unknown: %s)",
+            parcel.merchant_order_id,
+            adapter.name,
+            error.code,
+            error.outcome_unknown,
+        )
+        if not error.outcome_unknown:
+            consignment_claim_release(consignment)
+            raise courier_failed(error, adapter.name) from error
+        return BookOutcome(booking_unconfirm(consignment, error), created=True)
+    return BookOutcome(booking_record(consignment, booking), created=True)
+
+
+def booking_unconfirm(consignment: Consignment, error: CourierError) -> Consignment:
+    """The courier was asked and did not say what it did: the claim stays, unconfirmed (left
+    as it is when a webhook filled it in meanwhile)."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Consignment.objects.select_for_update().get(pk=consignment.pk)
+        if locked.state != C.BOOKING:
+            return locked
+        locked.state = C.BOOKING_UNCONFIRMED
+        locked.raw_status = "no answer"
+        locked.save(update_fields=["state", "raw_status", "updated_at"])
+        ConsignmentEvent.objects.create(
+            consignment=locked,
+            source="booking",
+            raw_status="no answer",
+            state=C.BOOKING_UNCONFIRMED,
+            occurred_at=now,
+            message=str(error)[:2000],
+            applied=True,
+            dedupe_key=f"unconfirmed:{locked.pk}:{now.timestamp():.6f}"[:64],
+            payload={"code": error.code},
+        )
+    return locked
+
+
+def unconfirmed_settle(consignment: Consignment, adapter: Courier) -> tuple[Consignment, bool]:
+    """Ask a courier that can look a parcel up by our order number about an unconfirmed
+    booking: (the consignment, booked when found; absent), `absent` True only when the
+    courier certainly has no parcel for the order. Couriers without the look-up wait for
+    their webhook or staff's release."""
+    finder = getattr(adapter, "find_by_order", None)
+    if finder is None or consignment.state != C.BOOKING_UNCONFIRMED:
+        return consignment, False
+    number = Order.objects.values_list("number", flat=True).get(pk=consignment.order_id)
+    try:
+        found = finder(merchant_order_id=number)
+    except CourierError as error:
+        logger.warning("settling %s with %s failed: %s", number, adapter.name, error.code)
+        return consignment, False
+    if found is None:
+        return consignment, True
+    return booking_record(consignment, found), False
+
+
+def consignment_release(*, consignment: Consignment, actor_id: str | None) -> Consignment:
+    """Staff checked the courier's panel and found no parcel for an unconfirmed booking: it is
+    closed (kept, cancelled, with a staff event) and the order may be booked again."""
+    with transaction.atomic():
+        locked = Consignment.objects.select_for_update().get(pk=consignment.pk)
+        if locked.state != C.BOOKING_UNCONFIRMED:
+            raise Conflict("consignment_not_unconfirmed", fields={"state": [locked.state]})
+        locked.state = C.CANCELLED
+        locked.raw_status = "released"
+        locked.save(update_fields=["state", "raw_status", "updated_at"])
+        ConsignmentEvent.objects.create(
+            consignment=locked,
+            source="staff",
+            raw_status="released",
+            state=C.CANCELLED,
+            occurred_at=timezone.now(),
+            message="released by staff: no parcel at the courier",
+            applied=True,
+            dedupe_key=f"release:{locked.pk}",
+            payload={"actor_id": str(actor_id) if actor_id else None},
+        )
+    return locked
 
 
 def booking_record(consignment: Consignment, booking: Booking) -> Consignment:
     with transaction.atomic():
         locked = Consignment.objects.select_for_update().get(pk=consignment.pk)
-        if locked.state == C.BOOKING:
+        if locked.state in (C.BOOKING, C.BOOKING_UNCONFIRMED):
             locked.state = C.BOOKED
             locked.raw_status = "booked"
         locked.consignment_id = booking.consignment_id[:64]
@@ -237,10 +343,20 @@ def consignment_cancel(
 
 
 def consignment_refresh(*, consignment: Consignment) -> ApplyOutcome:
-    """Ask the courier where the parcel is now and apply the answer (a poll)."""
+    """Ask the courier where the parcel is now and apply the answer (a poll). An unconfirmed
+    booking is looked up by our order number where the courier can (else 409
+    `courier_booking_unconfirmed`)."""
+    adapter = courier_get(consignment.courier)
+    if consignment.state == C.BOOKING_UNCONFIRMED:
+        settled, _absent = unconfirmed_settle(consignment, adapter)
+        if settled.state == C.BOOKING_UNCONFIRMED:
+            raise Conflict(
+                "courier_booking_unconfirmed",
+                fields={"courier": [consignment.courier], "consignment": [str(consignment.pk)]},
+            )
+        return ApplyOutcome(settled, None, applied=True)
     if not consignment.consignment_id:
         raise Conflict("consignment_booking_in_progress")
-    adapter = courier_get(consignment.courier)
     try:
         update = adapter.track(consignment_id=consignment.consignment_id)
     except CourierError as error:

@@ -209,7 +209,11 @@ class SteadfastCourier:
                 if not (exc.retryable or duplicate_invoice(getattr(exc, "body", None))):
                     raise
                 # Timed out (maybe created) or already created by an earlier attempt.
-                recovered = self.booking_by_invoice(invoice)
+                try:
+                    recovered = self.booking_by_invoice(invoice)
+                except CourierError as lookup_error:  # a parcel may exist: still unknown
+                    lookup_error.outcome_unknown = exc.outcome_unknown or not exc.retryable
+                    raise lookup_error from exc
                 if recovered is None:
                     raise
                 if status_slug(recovered.raw.get("delivery_status")) in DEAD_STATUSES:
@@ -305,6 +309,17 @@ class SteadfastCourier:
         if not status:
             raise CourierError(f"Steadfast {path}: no delivery_status", code="courier_rejected")
         return str(status)
+
+    def find_by_order(self, *, merchant_order_id: str) -> Booking | None:
+        """The live parcel booked for our order (under its number, or the `_rN` invoice of a
+        rebooking after a cancellation), None when Steadfast has none."""
+        for attempt in range(1, REBOOK_LIMIT + 1):
+            found = self.booking_by_invoice(rebook_invoice(merchant_order_id, attempt))
+            if found is None:
+                return None
+            if status_slug(found.raw.get("delivery_status")) not in DEAD_STATUSES:
+                return found
+        return None
 
     def booking_by_invoice(self, invoice: str) -> Booking | None:
         """The parcel an earlier create made for this invoice, or None when Steadfast has none.

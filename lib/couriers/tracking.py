@@ -48,6 +48,7 @@ S = OrderStatus
 # How far along a consignment is: an update lower than the consignment's rank is stored only.
 STATE_RANK: dict[str, int] = {
     C.BOOKING: 0,
+    C.BOOKING_UNCONFIRMED: 0,
     C.BOOKED: 1,
     C.PICKED_UP: 2,
     C.IN_TRANSIT: 3,
@@ -112,7 +113,8 @@ def update_dedupe_key(courier: str, update: TrackingUpdate) -> str:
 
 def consignment_of_update(courier: str, update: TrackingUpdate) -> Consignment | None:
     """Matched on the courier's id first, then on our order number (a booking that has not
-    learnt its id yet, e.g. Pathao's bulk create, which answers with no ids)."""
+    learnt its id yet: Pathao's bulk create, which answers with no ids, or a booking whose
+    create answer was lost, `booking_unconfirmed`, which the update so confirms)."""
     if update.consignment_id:
         found = Consignment.objects.filter(
             courier=courier, consignment_id=update.consignment_id
@@ -205,6 +207,8 @@ def consignment_fields_apply(
     if not consignment.consignment_id and update.consignment_id:
         fields["consignment_id"] = update.consignment_id[:64]
         fields["tracking_code"] = consignment.tracking_code or update.consignment_id[:64]
+        if consignment.state == C.BOOKING_UNCONFIRMED and not applied:
+            fields["state"] = C.BOOKED  # the parcel exists: an unconfirmed booking no more
     if update.delivery_fee is not None:
         fields["delivery_fee"] = update.delivery_fee
     if source == "poll":
