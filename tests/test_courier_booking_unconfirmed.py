@@ -10,9 +10,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 import api.couriers
 import api.webhooks.pathao
@@ -179,6 +181,21 @@ def test_a_pathao_5xx_is_unconfirmed_until_staff_release_it_then_one_parcel_is_b
         ("booking", "no answer"),
         ("staff", "released"),
     ]
+
+
+def test_a_pathao_claim_whose_instance_died_becomes_unconfirmed_not_sent_again(
+    pathao, server_key, staff
+):
+    order = packed_cod_order(server_key, staff)
+    claim = Consignment.objects.create(order=order, courier="pathao", state="booking")
+    stale = timezone.now() - timedelta(minutes=10)
+    Consignment.objects.filter(pk=claim.pk).update(updated_at=stale)
+
+    taken = book(order, staff, "pathao")
+
+    assert (taken.status, taken.json()["id"]) == (202, str(claim.pk))
+    assert taken.json()["state"] == "booking_unconfirmed"
+    assert pathao.sim.hits("orders") == 0
 
 
 def test_only_staff_release_an_unconfirmed_booking(pathao, server_key, staff):

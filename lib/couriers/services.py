@@ -11,8 +11,8 @@ claim as `booking_unconfirmed`: the parcel may exist, so no create is sent for t
 until it is settled: found by our order number at the courier (`find_by_order`, Steadfast) on
 the next booking attempt, refresh or poll; filled in by the courier's webhook naming our order
 number (Pathao `order.created`, RedX); or released by staff who checked the courier's panel
-(`consignment_release`). A claim whose courier call never came back (the instance died) may
-be taken over after COURIER_BOOKING_STALE_SECONDS.
+(`consignment_release`). A claim whose courier call never came back (the instance died) is
+unconfirmed too after COURIER_BOOKING_STALE_SECONDS, and settled the same way.
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def booking_stale(consignment: Consignment) -> bool:
 def consignment_claim(
     order: Order, courier: str, *, cod_amount, actor_id: str | None
 ) -> BookOutcome:
-    """Under the order's row lock: the order's live consignment (created=False), or a new
-    `booking` one this caller must send (created=True)."""
+    """Under the order's row lock: the order's live consignment (created=False; a `booking`
+    claim whose instance died is made `booking_unconfirmed`: its create may have reached the
+    courier), or a new `booking` one this caller must send (created=True)."""
     with transaction.atomic():
         locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
         live = Consignment.objects.filter(order=locked).exclude(state=C.CANCELLED).first()
@@ -105,11 +106,12 @@ def consignment_claim(
                     "consignment_exists",
                     fields={"courier": [live.courier], "consignment_id": [live.consignment_id]},
                 )
-            if not booking_stale(live):
-                return BookOutcome(live, created=False)
-            live.booked_by_id = actor_id
-            live.save(update_fields=["booked_by", "updated_at"])
-            return BookOutcome(live, created=True)
+            if booking_stale(live):  # its create may have reached the courier: unconfirmed
+                live.state = C.BOOKING_UNCONFIRMED
+                live.raw_status = "no answer"
+                live.booked_by_id = actor_id
+                live.save(update_fields=["state", "raw_status", "booked_by", "updated_at"])
+            return BookOutcome(live, created=False)
         if locked.status not in BOOKABLE:
             raise Conflict("consignment_not_bookable", fields={"status": [locked.status]})
         claim = Consignment.objects.create(

@@ -8,7 +8,9 @@
   anew as `<order number>_r2` (webhooks name our order number again without the suffix).
   That look-up answers only `delivery_status` in Steadfast's doc, so such a
   recovered booking is `invoice:<order number>` (see `INVOICE_PREFIX`) until a webhook names
-  the numeric consignment id; `track` accepts either form. (How Steadfast words the duplicate
+  the numeric consignment id; `track` accepts either form. `find_by_order` is the same look-up
+  for the core: it settles a booking left `booking_unconfirmed` (an answer lost even after the
+  look-up) on the next booking attempt, refresh or poll. (How Steadfast words the duplicate
   refusal is not public: any refusal naming the invoice as taken/existing/duplicate counts.)
 * `quote`: Steadfast has no price API. The estimate is `STEADFAST_BASE_FEE` (default Tk 80,
   its published minimum pick-and-drop charge) plus `STEADFAST_COD_PERCENT` (default 1 %) of the
