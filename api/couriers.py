@@ -125,6 +125,11 @@ class ConsignmentBulkResultOut(Schema):
 
 class ConsignmentBulkBookOut(Schema):
     booked: int
+    unconfirmed: int = Field(
+        ...,
+        description="Asked of the courier with its answer lost (state `booking_unconfirmed`): "
+        "not sent again until the courier reports the parcel or staff release it",
+    )
     failed: int
     results: list[ConsignmentBulkResultOut]
 
@@ -284,7 +289,8 @@ def book(request, payload: ConsignmentBookIn):
 @console.post("/consignments/bulk", response=ConsignmentBulkBookOut)
 def book_bulk(request, payload: ConsignmentBulkBookIn):
     """Book many packed orders with one courier; each order gets its own result (one
-    failure stops nothing). Orders the caller may not ship answer `not_found`."""
+    failure stops nothing). Orders the caller may not ship answer `not_found`; a result whose
+    consignment is `booking_unconfirmed` is counted in `unconfirmed` (see booking one)."""
     numbers = [number.strip() for number in payload.order_numbers]
     orders = courier_orders_get(request, numbers)
     results = services.consignments_book_bulk(

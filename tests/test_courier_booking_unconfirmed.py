@@ -198,6 +198,21 @@ def test_a_pathao_claim_whose_instance_died_becomes_unconfirmed_not_sent_again(
     assert pathao.sim.hits("orders") == 0
 
 
+def test_a_bulk_booking_counts_an_unconfirmed_order_apart(pathao, server_key, staff):
+    first, second = packed_cod_order(server_key, staff), packed_cod_order(server_key, staff)
+    control(pathao, "fail", {"route": "orders", "status": 504})  # the first create only
+
+    body = {"order_numbers": [first.number, second.number], "courier": "pathao"}
+    reply = admin("POST", "/consignments/bulk", staff, body)
+
+    assert reply.status == 200, reply.body
+    answer = reply.json()
+    assert (answer["booked"], answer["unconfirmed"], answer["failed"]) == (1, 1, 0)
+    states = [row["consignment"]["state"] for row in answer["results"]]
+    assert states == ["booking_unconfirmed", "booked"]
+    assert pathao.sim.hits("orders") == 2 and len(pathao.sim.parcels) == 1
+
+
 def test_only_staff_release_an_unconfirmed_booking(pathao, server_key, staff):
     order = packed_cod_order(server_key, staff)
     control(pathao, "fail", {"route": "orders", "status": 503})

@@ -61,7 +61,17 @@ def bulk_out(results: list[BulkResult], language: Language) -> dict[str, Any]:
             }
         )
     failed = sum(1 for row in rows if not row["ok"])
-    return {"booked": len(rows) - failed, "failed": failed, "results": rows}
+    unconfirmed = sum(
+        1
+        for row in rows
+        if row["consignment"] and row["consignment"]["state"] == "booking_unconfirmed"
+    )
+    return {
+        "booked": len(rows) - failed - unconfirmed,
+        "unconfirmed": unconfirmed,
+        "failed": failed,
+        "results": rows,
+    }
 
 
 def label_out(consignment, language: Language) -> dict[str, Any]:
