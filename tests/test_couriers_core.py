@@ -271,6 +271,27 @@ def test_a_booking_still_without_its_id_is_found_by_our_order_number():
     assert claim.delivery_fee == Decimal("60.00")
 
 
+def test_a_booking_recovered_by_invoice_learns_its_id_from_the_first_update_naming_it():
+    order = packed_order()
+    recovered = booked(order, cid=f"invoice:{order.number}")  # Steadfast's invoice look-up
+    delivered = TrackingUpdate(
+        consignment_id="1001",
+        merchant_order_id=order.number,
+        state="delivered",
+        raw_status="delivered",
+        occurred_at=T0,
+        collected_amount=Decimal("260.00"),
+    )
+
+    outcome = consignment_update_apply(courier="steadfast", update=delivered, source="webhook")
+
+    recovered = fresh(recovered)
+    assert outcome.consignment.pk == recovered.pk and outcome.applied
+    assert (recovered.consignment_id, recovered.state) == ("1001", "delivered")
+    assert fresh(order).status == "delivered"
+    assert captured(order) == [Decimal("260.00")]
+
+
 def test_a_poll_without_a_time_is_applied_and_a_repeat_poll_is_one_event():
     order = packed_order()
     consignment = booked(order)

@@ -50,9 +50,18 @@ class FeeQuote:
     raw: dict = field(default_factory=dict)
 
 
+# A booking recovered by our invoice (order number) before the courier's own id is known is
+# stored as `invoice:<invoice>`; the first update that names the parcel's real id replaces it.
+PROVISIONAL_ID_PREFIX = "invoice:"
+
+
+def consignment_id_provisional(consignment_id: str) -> bool:
+    return not consignment_id or consignment_id.startswith(PROVISIONAL_ID_PREFIX)
+
+
 @dataclass(frozen=True, slots=True)
 class Booking:
-    consignment_id: str  # the courier's id for the parcel
+    consignment_id: str  # the courier's id for the parcel (or PROVISIONAL_ID_PREFIX + invoice)
     tracking_code: str  # what the customer types on the courier's tracking page
     delivery_fee: Decimal | None  # when the courier says it at booking
     raw: dict = field(default_factory=dict)

@@ -55,6 +55,7 @@ from urllib.parse import quote
 
 from lib import conf
 from lib.couriers.base import (
+    PROVISIONAL_ID_PREFIX,
     Booking,
     CourierError,
     CourierState,
@@ -76,7 +77,7 @@ from lib.couriers.steadfast_bulk import BulkResult, steadfast_book_bulk
 from lib.couriers.steadfast_ledger import ReturnRequest, SteadfastLedger
 
 NAME = "steadfast"
-INVOICE_PREFIX = "invoice:"  # a booking recovered by invoice, before its consignment id is known
+INVOICE_PREFIX = PROVISIONAL_ID_PREFIX  # a booking recovered by invoice, before its id is known
 CENTS = Decimal("0.01")
 INVOICE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 DUPLICATE_WORDS = ("taken", "exist", "already", "duplicate", "unique")

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from db.models import (
@@ -36,7 +37,7 @@ from db.models import (
     OrderStatusEvent,
     PaymentProvider,
 )
-from lib.couriers.base import TrackingUpdate
+from lib.couriers.base import PROVISIONAL_ID_PREFIX, TrackingUpdate, consignment_id_provisional
 from lib.money import format_bdt
 from lib.orders.state import order_transition, transition_allowed
 
@@ -114,7 +115,8 @@ def update_dedupe_key(courier: str, update: TrackingUpdate) -> str:
 def consignment_of_update(courier: str, update: TrackingUpdate) -> Consignment | None:
     """Matched on the courier's id first, then on our order number (a booking that has not
     learnt its id yet: Pathao's bulk create, which answers with no ids, or a booking whose
-    create answer was lost, `booking_unconfirmed`, which the update so confirms)."""
+    create answer was lost, `booking_unconfirmed`, which the update so confirms; or a booking
+    recovered by invoice, whose id is still provisional)."""
     if update.consignment_id:
         found = Consignment.objects.filter(
             courier=courier, consignment_id=update.consignment_id
@@ -124,7 +126,9 @@ def consignment_of_update(courier: str, update: TrackingUpdate) -> Consignment |
     if update.merchant_order_id:
         return (
             Consignment.objects.filter(
-                courier=courier, order__number=update.merchant_order_id, consignment_id=""
+                Q(consignment_id="") | Q(consignment_id__startswith=PROVISIONAL_ID_PREFIX),
+                courier=courier,
+                order__number=update.merchant_order_id,
             )
             .exclude(state=C.CANCELLED)
             .first()
@@ -204,7 +208,9 @@ def consignment_fields_apply(
     consignment: Consignment, update: TrackingUpdate, *, source: str, applied: bool
 ) -> None:
     fields: dict[str, Any] = {"updated_at": timezone.now()}
-    if not consignment.consignment_id and update.consignment_id:
+    if consignment_id_provisional(consignment.consignment_id) and not (
+        consignment_id_provisional(update.consignment_id)
+    ):
         fields["consignment_id"] = update.consignment_id[:64]
         fields["tracking_code"] = consignment.tracking_code or update.consignment_id[:64]
         if consignment.state == C.BOOKING_UNCONFIRMED and not applied:
