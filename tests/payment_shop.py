@@ -74,9 +74,11 @@ def people(server_key):
     return customer, staff
 
 
-def signed_in(server_key: dict[str, str], role: str) -> tuple[User, dict[str, str]]:
+def signed_in(server_key: dict[str, str], role: str, **fields) -> tuple[User, dict[str, str]]:
+    """A new user of `role` (with any other `fields`) and the headers of their session."""
+    fields = {"full_name": "Karim", **fields}
     user = User.objects.create_user(
-        email=f"{role}-{next(_numbers)}@shop.test", password=None, role=role, full_name="Karim"
+        email=f"{role}-{next(_numbers)}@shop.test", password=None, role=role, **fields
     )
     tokens = session_start(user=user, ip="127.0.0.1", user_agent="test")
     return user, {**server_key, "Authorization": f"Bearer {tokens.access_token}"}
@@ -93,10 +95,13 @@ def order_place(
     method: str,
     *,
     quantity: int = 1,
-    email: str = "karim@shop.test",
+    email: str | None = "karim@shop.test",
+    address: dict[str, str] | None = None,
+    status: str = "awaiting_payment",
 ) -> Order:
-    """An order of `quantity` of `product` placed through checkout, awaiting its payment by
-    `method`; `headers` say who places it (a signed-in customer, or the server key for a guest)."""
+    """An order of `quantity` of `product` placed through checkout, in `status` (awaiting its
+    payment by `method` unless said otherwise); `headers` say who places it (a signed-in
+    customer, or the server key for a guest); `address` changes or adds address fields."""
     body = {
         "lines": [{"product_id": str(product.pk), "quantity": quantity}],
         "address": {
@@ -105,8 +110,9 @@ def order_place(
             "address_line1": "Flat 3B, Road 7",
             "division": "Dhaka",
             "district": "Dhaka",
+            **(address or {}),
         },
-        "email": email,
+        **({"email": email} if email else {}),
         "payment_method": method,
     }
     key = {"Idempotency-Key": f"order-{next(_numbers):08d}-key"}
@@ -119,7 +125,7 @@ def order_place(
     )
     assert reply.status == 201, reply.body
     order = Order.objects.get(number=reply.json()["number"])
-    assert order.status == "awaiting_payment"
+    assert order.status == status
     return order
 
 

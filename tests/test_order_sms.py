@@ -14,21 +14,35 @@ import api.checkout
 import api.cron_outbox
 import api.orders
 from db.models import Consignment, Order, OrderStatusEvent, OutboxMessage, User
-from devtools.sms_sims import gateway as sms_sim_module
-from devtools.sms_sims.gateway import start_sms_simulator
 from lib import conf
-from lib.access.sessions import session_start
 from lib.money import BANGLA_DIGITS
 from lib.orders.notifications import order_notify
 from lib.orders.state import order_transition
 from lib.sms.base import sms_segments
 from lib.sms.orders import text_for
-from tests import payment_shop
+from tests import courier_shop
+from tests.courier_shop import (
+    cod_order_processing,
+    order_move,
+    parcel_advance,
+    redx_book,
+    redx_running,
+    redx_webhook_server,
+    sms_backend_use,
+    sms_running,
+    sms_sim,
+)
+from tests.payment_shop import order_place, shop_product, signed_in
 from tests.support import call
-from tests.test_redx_orders import advance, book, cod_order_processing, running, webhook_server
-from tests.test_redx_orders import sim as redx
 
-__all__ = ["redx", "running", "webhook_server"]  # RedX simulator fixtures used here
+__all__ = [
+    "redx_running",
+    "redx_webhook_server",
+    "sms_running",
+    "sms_sim",
+]  # simulator fixtures used here
+
+redx = courier_shop.redx  # fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -38,87 +52,32 @@ NUMBER = "8801812345678"
 CRON = {"Authorization": "Bearer test-cron-secret"}
 
 
-@pytest.fixture(scope="module")
-def sms_running():
-    with start_sms_simulator() as server:
-        yield server
-
-
 @pytest.fixture
-def sms(sms_running, kv, monkeypatch):
+def sms(sms_sim, monkeypatch):
     """The SMS simulator, with the SSL Wireless adapter pointed at it."""
-    sms_running.reset()
-    values = sms_sim_module.env(sms_running.url, "sslwireless")
-    monkeypatch.setattr(
-        conf,
-        "sms_config",
-        dataclasses.replace(
-            conf.sms_config,
-            backend="sslwireless",
-            sslwireless_base_url=values["SSLWIRELESS_BASE_URL"],
-            sslwireless_api_token=values["SSLWIRELESS_API_TOKEN"],
-            sslwireless_sid=values["SSLWIRELESS_SID"],
-            http_timeout=2.0,
-        ),
-    )
-    return sms_running
+    sms_backend_use(monkeypatch, sms_sim, "sslwireless", http_timeout=2.0)
+    return sms_sim
 
 
 @pytest.fixture
 def staff(server_key):
-    return signed_in(server_key, "staff", "en")[1]
-
-
-def signed_in(server_key: dict, role: str, language: str) -> tuple[User, dict[str, str]]:
-    user = User.objects.create_user(
-        email=f"{role}-{next(_keys)}@shop.test",
-        password=None,
-        role=role,
-        full_name="Karim Ahmed",
-        preferred_language=language,
-    )
-    tokens = session_start(user=user, ip="127.0.0.1", user_agent="test")
-    return user, {**server_key, "Authorization": f"Bearer {tokens.access_token}"}
+    return signed_in(server_key, "staff", full_name="Karim Ahmed", preferred_language="en")[1]
 
 
 def place_cod(headers: dict[str, str]) -> Order:
     """A COD order placed at checkout, to `PHONE`."""
-    product = payment_shop.shop_product("445.00")
-    body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 1}],
-        "address": {
-            "full_name": "Karim Ahmed",
-            "phone": PHONE,
-            "address_line1": "Flat 3B, Road 7",
-            "division": "Dhaka",
-            "district": "Dhaka",
-        },
-        "email": "karim@shop.test",
-        "payment_method": "cod",
-    }
-    reply = call(
-        api.checkout.app,
-        "POST",
-        "/api/v1/checkout/orders",
-        json_body=body,
-        headers={**headers, "Idempotency-Key": f"order-sms-{next(_keys):08d}"},
+    return order_place(shop_product("445.00"), headers, "cod", status="placed")
+
+
+def order_made(status: str, *, method: str = "cod", total: str = "500.00", **fields) -> Order:
+    """An order written straight to the database in `status`, numbered apart from checkout's."""
+    return Order.objects.create(
+        number=f"ZS-S-{next(_keys):06d}",
+        status=status,
+        payment_method=method,
+        total_amount=Decimal(total),
+        **fields,
     )
-    assert reply.status == 201, reply.body
-    order = Order.objects.get(number=reply.json()["number"])
-    assert order.status == "placed"
-    return order
-
-
-def move(order: Order, staff: dict[str, str], *statuses: str) -> None:
-    for status in statuses:
-        reply = call(
-            api.orders.app,
-            "POST",
-            f"/api/v1/admin/orders/{order.number}/transition",
-            json_body={"to_status": status},
-            headers=staff,
-        )
-        assert reply.status == 200, reply.body
 
 
 def sweep() -> None:
@@ -140,10 +99,12 @@ def order_sms(order: Order) -> list[OutboxMessage]:
 
 
 def test_a_cod_order_sends_three_sms_in_bangla_to_a_bangla_customer(sms, server_key, staff):
-    _, customer = signed_in(server_key, "customer", "bn")
+    _, customer = signed_in(
+        server_key, "customer", full_name="Karim Ahmed", preferred_language="bn"
+    )
     order = place_cod(customer)
 
-    move(order, staff, "processing", "shipped", "out_for_delivery", "delivered")
+    order_move(order, staff, "processing", "shipped", "out_for_delivery", "delivered")
     sweep()
     sweep()
 
@@ -168,7 +129,7 @@ def test_a_cod_order_sends_three_sms_in_bangla_to_a_bangla_customer(sms, server_
 def test_a_guest_gets_english_sms_that_fit_one_part_each(sms, server_key, staff):
     order = place_cod(server_key)
 
-    move(order, staff, "processing", "shipped", "out_for_delivery")
+    order_move(order, staff, "processing", "shipped", "out_for_delivery")
     sweep()
 
     texts = [message["text"] for message in inbox(sms)]
@@ -186,7 +147,7 @@ def test_a_guest_gets_english_sms_that_fit_one_part_each(sms, server_key, staff)
 
 def test_a_repeated_hook_or_a_refused_transition_sends_nothing_more(sms, server_key, staff):
     order = place_cod(server_key)
-    move(order, staff, "processing", "shipped")
+    order_move(order, staff, "processing", "shipped")
     shipped = OrderStatusEvent.objects.get(order=order, to_status="shipped")
 
     order_notify(order, shipped)  # the hook run again
@@ -208,7 +169,7 @@ def test_a_repeated_hook_or_a_refused_transition_sends_nothing_more(sms, server_
 def test_statuses_without_news_send_no_sms(sms, server_key, staff):
     order = place_cod(server_key)
 
-    move(order, staff, "processing", "cancelled")
+    order_move(order, staff, "processing", "cancelled")
     sweep()
 
     assert [m.payload["kind"] for m in order_sms(order)] == ["order_placed"]
@@ -222,7 +183,7 @@ def test_sms_order_notifications_off_sends_no_order_sms_but_still_emails(
     )
     order = place_cod(server_key)
 
-    move(order, staff, "processing", "shipped", "out_for_delivery")
+    order_move(order, staff, "processing", "shipped", "out_for_delivery")
     sweep()
 
     assert order_sms(order) == []
@@ -231,13 +192,7 @@ def test_sms_order_notifications_off_sends_no_order_sms_but_still_emails(
 
 
 def test_a_wallet_order_is_confirmed_by_sms_when_paid_and_once_after_a_review(sms):
-    order = Order.objects.create(
-        number=f"ZS-S-{next(_keys):06d}",
-        status="on_hold",
-        payment_method="bkash",
-        total_amount=Decimal("1250.00"),
-        guest_phone="+8801912345678",
-    )
+    order = order_made("on_hold", method="bkash", total="1250.00", guest_phone="+8801912345678")
 
     order_transition(order=order, to_status="awaiting_payment")
     order_transition(order=order, to_status="paid")
@@ -257,13 +212,7 @@ def test_a_wallet_order_is_confirmed_by_sms_when_paid_and_once_after_a_review(sm
 
 
 def test_one_placed_sms_however_the_order_reaches_placed(sms):
-    order = Order.objects.create(
-        number=f"ZS-S-{next(_keys):06d}",
-        status="on_hold",
-        payment_method="cod",
-        total_amount=Decimal("500.00"),
-        guest_phone="+8801912345678",
-    )
+    order = order_made("on_hold", guest_phone="+8801912345678")
     order_transition(order=order, to_status="placed")
     order_transition(order=order, to_status="on_hold")
     order_transition(order=order, to_status="placed")
@@ -273,11 +222,8 @@ def test_one_placed_sms_however_the_order_reaches_placed(sms):
 
 
 def test_an_order_without_a_mobile_number_sends_no_sms(sms):
-    order = Order.objects.create(
-        number=f"ZS-S-{next(_keys):06d}",
-        status="on_hold",
-        payment_method="cod",
-        total_amount=Decimal("500.00"),
+    order = order_made(
+        "on_hold",
         guest_email="guest@shop.test",
         shipping_snapshot={"phone": "029123456"},  # a Dhaka landline
     )
@@ -306,13 +252,7 @@ def test_the_shipped_sms_names_the_courier_and_its_tracking_code(redx, language,
     user = User.objects.create_user(
         email=f"t-{next(_keys)}@shop.test", password=None, preferred_language=language
     )
-    order = Order.objects.create(
-        number=f"ZS-S-{next(_keys):06d}",
-        user=user,
-        status="processing",
-        payment_method="cod",
-        total_amount=Decimal("500.00"),
-    )
+    order = order_made("processing", user=user)
     Consignment.objects.create(
         order=order,
         courier="redx",
@@ -329,12 +269,7 @@ def test_the_shipped_sms_names_the_courier_and_its_tracking_code(redx, language,
 
 
 def test_the_tracking_link_is_left_out_when_it_would_cost_another_part(redx):
-    order = Order.objects.create(
-        number=f"ZS-S-{next(_keys):06d}",
-        status="processing",
-        payment_method="cod",
-        total_amount=Decimal("500.00"),
-    )
+    order = order_made("processing")
     code = "X" * 60  # a long code: with the link the English text needs two parts
     Consignment.objects.create(
         order=order, courier="redx", consignment_id=code, tracking_code=code, state="booked"
@@ -353,13 +288,13 @@ def test_a_parcel_moved_by_the_courier_sends_the_tracking_code_once(sms, redx, s
     """RedX's webhooks (to our real webhook function over HTTP) ship the order and take it
     out for delivery: two SMS, the first with RedX's tracking code; a replayed webhook sends
     nothing more."""
-    staff = signed_in(server_key, "staff", "en")[1]
+    staff = signed_in(server_key, "staff", full_name="Karim Ahmed", preferred_language="en")[1]
     order = cod_order_processing(server_key, staff)
-    code = book(order, staff).tracking_code
+    code = redx_book(order, staff).tracking_code
 
-    advance(redx, code, "ready-for-delivery")
-    shipped = advance(redx, code, "ready-for-delivery")  # the same news again
-    advance(redx, code, "delivery-in-progress")
+    parcel_advance(redx, code, "ready-for-delivery")
+    shipped = parcel_advance(redx, code, "ready-for-delivery")  # the same news again
+    parcel_advance(redx, code, "delivery-in-progress")
     sweep()
     sweep()
 

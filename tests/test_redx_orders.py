@@ -5,133 +5,29 @@ cancelling before pickup, all through the admin API."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 import httpx
 import pytest
 
-import api.checkout
-import api.orders
-from db.models import Consignment, ConsignmentEvent, Order, OrderStatusEvent, Payment
+from db.models import Consignment, ConsignmentEvent, OrderStatusEvent, Payment
 from devtools.courier_sims import redx as sim_module
-from devtools.courier_sims.redx import start_redx_simulator
-from devtools.wsgi_server import BackgroundServer, start_server
-from lib import conf
-from lib.conf import RedxConfig
-from tests import payment_shop
-from tests.payment_shop import shop_product
-from tests.support import call
+from tests import courier_shop, payment_shop
+from tests.courier_shop import (
+    SAVAR,
+    cod_order_processing,
+    couriers_admin,
+    parcel_advance,
+    redx_book,
+    redx_running,
+    redx_webhook_server,
+    timeline,
+)
 
-_keys = itertools.count(1)
+__all__ = ["redx_running", "redx_webhook_server"]  # RedX simulator fixtures used here
+
 people = payment_shop.people  # fixture
-
-
-@pytest.fixture(scope="module")
-def webhook_server():
-    import api.webhooks.redx
-
-    server, thread = start_server(api.webhooks.redx.app, "127.0.0.1", 0, name="redx-webhook")
-    running = BackgroundServer(server, thread)
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def running(webhook_server):
-    with start_redx_simulator(webhook_url=f"{webhook_server.url}/api/webhooks/redx") as server:
-        yield server
-
-
-@pytest.fixture
-def sim(running, kv, monkeypatch):
-    running.reset()
-    values = sim_module.env(running.url)
-    monkeypatch.setattr(
-        conf,
-        "redx_config",
-        RedxConfig(
-            base_url=values["REDX_BASE_URL"],
-            access_token=values["REDX_ACCESS_TOKEN"],
-            pickup_store_id=int(values["REDX_PICKUP_STORE_ID"]),
-            pickup_area_id=int(values["REDX_PICKUP_AREA_ID"]),
-            webhook_token=values["REDX_WEBHOOK_TOKEN"],
-            http_timeout=2.0,
-        ),
-    )
-    return running
-
-
-def cod_order_processing(server_key: dict, staff: dict, *, upazila: str = "Savar") -> Order:
-    """A guest's COD order to Savar (Dhaka), placed at checkout and packed by staff."""
-    product = shop_product("445.00")
-    body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 2}],
-        "address": {
-            "full_name": "Karim Ahmed",
-            "phone": "01812345678",
-            "address_line1": "House 4, Bank Colony",
-            "division": "Dhaka",
-            "district": "Dhaka",
-            "upazila": upazila,
-        },
-        "email": "karim@shop.test",
-        "payment_method": "cod",
-    }
-    placed = call(
-        api.checkout.app,
-        "POST",
-        "/api/v1/checkout/orders",
-        json_body=body,
-        headers={**server_key, "Idempotency-Key": f"redx-order-{next(_keys):08d}"},
-    )
-    assert placed.status == 201, placed.body
-    number = placed.json()["number"]
-    packed = call(
-        api.orders.app,
-        "POST",
-        f"/api/v1/admin/orders/{number}/transition",
-        json_body={"to_status": "processing"},
-        headers=staff,
-    )
-    assert packed.status == 200, packed.body
-    return Order.objects.get(number=number)
-
-
-def admin(method: str, path: str, staff: dict, body: dict | None = None):
-    import api.couriers
-
-    url = f"/api/v1/admin/couriers{path}"
-    return call(api.couriers.app, method, url, json_body=body, headers=staff)
-
-
-def book(order: Order, staff: dict) -> Consignment:
-    """Staff book the order with RedX through the admin API."""
-    reply = admin("POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"})
-    assert reply.status == 201, reply.body
-    answer = reply.json()
-    assert answer["tracking_url"] == (
-        f"https://redx.com.bd/track-parcel/?trackingId={answer['tracking_code']}"
-    )
-    return Consignment.objects.get(pk=answer["id"])
-
-
-def advance(sim, tracking_id: str, status: str, **extra) -> dict:
-    reply = httpx.post(
-        f"{sim.url}/__sim/parcels/{tracking_id}/advance",
-        json={"status": status, **extra},
-        timeout=15,
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def timeline(order: Order) -> list[tuple[str, str]]:
-    return list(
-        OrderStatusEvent.objects.filter(order=order)
-        .order_by("created_at", "id")
-        .values_list("from_status", "to_status")
-    )
+sim = courier_shop.redx  # fixture
 
 
 @pytest.mark.django_db(transaction=True)
@@ -140,7 +36,7 @@ def test_a_cod_order_travels_with_redx_to_delivered_and_its_cash_is_captured(
 ):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    consignment = book(order, staff)
+    consignment = redx_book(order, staff)
     code = consignment.tracking_code
     assert (consignment.state, consignment.consignment_id) == ("booked", code)
     assert consignment.delivery_fee == Decimal("80.00")  # Savar, up to a kilogram
@@ -152,7 +48,7 @@ def test_a_cod_order_travels_with_redx_to_delivered_and_its_cash_is_captured(
     )
 
     for status in ("ready-for-delivery", "delivery-in-progress", "delivered"):
-        sent = advance(sim, code, status)
+        sent = parcel_advance(sim, code, status)
         assert (sent["reply_status"], sent["reply_body"]) == (200, '{"status": "ok"}')
 
     order.refresh_from_db()
@@ -183,7 +79,7 @@ def test_a_cod_order_travels_with_redx_to_delivered_and_its_cash_is_captured(
         f"{sim.webhook_url}?token={sim_module.WEBHOOK_TOKEN}", json=last, timeout=10
     )
     assert replay.status_code == 200
-    late = advance(sim, code, "ready-for-delivery")
+    late = parcel_advance(sim, code, "ready-for-delivery")
     assert late["reply_status"] == 200
     order.refresh_from_db()
     consignment.refresh_from_db()
@@ -197,9 +93,9 @@ def test_a_cod_order_travels_with_redx_to_delivered_and_its_cash_is_captured(
 def test_forged_webhooks_change_nothing(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    consignment = book(order, staff)
+    consignment = redx_book(order, staff)
     before = ConsignmentEvent.objects.count()
-    wrong = advance(sim, consignment.tracking_code, "delivered", token="not-our-token")
+    wrong = parcel_advance(sim, consignment.tracking_code, "delivered", token="not-our-token")
     assert wrong["reply_status"] == 401
     assert '"webhook_unauthenticated"' in wrong["reply_body"]
     missing = httpx.post(sim.webhook_url, json=wrong["payload"], timeout=10)
@@ -222,8 +118,8 @@ def test_forged_webhooks_change_nothing(sim, server_key, people):
 def test_an_unknown_status_is_stored_without_error(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    consignment = book(order, staff)
-    sent = advance(sim, consignment.tracking_code, "hub-transfer-requested")
+    consignment = redx_book(order, staff)
+    sent = parcel_advance(sim, consignment.tracking_code, "hub-transfer-requested")
     assert sent["reply_status"] == 200
     event = ConsignmentEvent.objects.get(
         consignment=consignment, raw_status="hub-transfer-requested"
@@ -251,7 +147,7 @@ def test_a_webhook_that_is_not_json_is_refused(sim):
 def test_the_simulator_pages_move_a_parcel(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    code = book(order, staff).tracking_code
+    code = redx_book(order, staff).tracking_code
     listing = httpx.get(f"{sim.url}/", timeout=5)
     assert code in listing.text and order.number in listing.text
     page = httpx.get(f"{sim.url}/parcels/{code}", timeout=5)
@@ -271,7 +167,7 @@ def test_the_simulator_pages_move_a_parcel(sim, server_key, people):
 def test_staff_quote_an_order_with_redx(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    reply = admin("GET", f"/quote?order={order.number}&courier=redx", staff)
+    reply = couriers_admin("GET", f"/quote?order={order.number}&courier=redx", staff)
     assert reply.status == 200, reply.body
     quote = reply.json()
     # Savar: the suburbs zone, 80 for the first kilogram; 1% of the cash to collect
@@ -286,17 +182,17 @@ def test_staff_quote_an_order_with_redx(sim, server_key, people):
 def test_cancel_before_pickup_then_book_again(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    first = book(order, staff)
-    reply = admin("POST", f"/consignments/{first.pk}/cancel", staff, {})
+    first = redx_book(order, staff)
+    reply = couriers_admin("POST", f"/consignments/{first.pk}/cancel", staff, {})
     assert reply.status == 200, reply.body
     assert reply.json()["state"] == "cancelled"
     assert sim.parcels[first.tracking_code]["status"] == "cancelled"
     order.refresh_from_db()
     assert order.status == "processing"
-    second = book(order, staff)
+    second = redx_book(order, staff)
     assert second.tracking_code != first.tracking_code
-    advance(sim, second.tracking_code, "ready-for-delivery")
-    refused = admin("POST", f"/consignments/{second.pk}/cancel", staff, {})
+    parcel_advance(sim, second.tracking_code, "ready-for-delivery")
+    refused = couriers_admin("POST", f"/consignments/{second.pk}/cancel", staff, {})
     assert refused.status == 409
     assert refused.json()["error"]["code"] == "consignment_not_cancellable"
     assert sim.parcels[second.tracking_code]["status"] == "ready-for-delivery"
@@ -305,8 +201,10 @@ def test_cancel_before_pickup_then_book_again(sim, server_key, people):
 @pytest.mark.django_db(transaction=True)
 def test_an_area_redx_does_not_serve_books_nothing(sim, server_key, people):
     _customer, staff = people
-    order = cod_order_processing(server_key, staff, upazila="Nawabganj")
-    reply = admin("POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"})
+    order = cod_order_processing(server_key, staff, address={**SAVAR, "upazila": "Nawabganj"})
+    reply = couriers_admin(
+        "POST", "/consignments", staff, {"order_number": order.number, "courier": "redx"}
+    )
     assert reply.status == 409, reply.body
     error = reply.json()["error"]
     assert error["code"] == "courier_refused"
@@ -321,14 +219,14 @@ def test_a_redx_5xx_is_unconfirmed_until_staff_release_it_then_books_once(sim, s
     order = cod_order_processing(server_key, staff)
     sim.fail_next("parcel", status=500)
     body = {"order_number": order.number, "courier": "redx"}
-    reply = admin("POST", "/consignments", staff, body)
+    reply = couriers_admin("POST", "/consignments", staff, body)
     assert reply.status == 202, reply.body
     assert reply.json()["state"] == "booking_unconfirmed"
-    assert admin("POST", "/consignments", staff, body).status == 202  # no second create
+    assert couriers_admin("POST", "/consignments", staff, body).status == 202  # no second create
     assert sim.hits("parcel") == 1 and not sim.parcels
-    released = admin("POST", f"/consignments/{reply.json()['id']}/release", staff)
+    released = couriers_admin("POST", f"/consignments/{reply.json()['id']}/release", staff)
     assert released.status == 200, released.body
-    assert book(order, staff).state == "booked"
+    assert redx_book(order, staff).state == "booked"
     assert len(sim.parcels) == 1
 
 
@@ -336,10 +234,10 @@ def test_a_redx_5xx_is_unconfirmed_until_staff_release_it_then_books_once(sim, s
 def test_a_lost_webhook_is_caught_up_by_a_poll(sim, server_key, people):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    consignment = book(order, staff)
-    lost = advance(sim, consignment.tracking_code, "delivery-in-progress", token="lost")
+    consignment = redx_book(order, staff)
+    lost = parcel_advance(sim, consignment.tracking_code, "delivery-in-progress", token="lost")
     assert lost["reply_status"] == 401
-    reply = admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
+    reply = couriers_admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
     assert reply.status == 200, reply.body
     assert (reply.json()["state"], reply.json()["raw_status"]) == (
         "out_for_delivery",

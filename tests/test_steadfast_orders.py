@@ -5,7 +5,6 @@ a poll; the simulator's payout fetched and reconciled, a differing line shown.""
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 
 import httpx
@@ -14,11 +13,17 @@ import pytest
 from db.models import Consignment, ConsignmentEvent, Order, Payment
 from devtools.courier_sims import steadfast as sim_module
 from devtools.courier_sims.steadfast import start_steadfast_simulator
-from devtools.wsgi_server import BackgroundServer, start_server
-from lib import conf
-from lib.conf import SteadfastConfig
 from tests import payment_shop
-from tests.test_redx_orders import admin, cod_order_processing, timeline
+from tests.courier_shop import (
+    STEADFAST_TRACKING,
+    cod_order_processing,
+    consignment_booked,
+    couriers_admin,
+    parcel_advance,
+    steadfast_config_set,
+    timeline,
+    webhook_served,
+)
 
 people = payment_shop.people  # fixture
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,12 +33,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def webhook_server():
     import api.webhooks.steadfast
 
-    server, thread = start_server(
-        api.webhooks.steadfast.app, "127.0.0.1", 0, name="steadfast-webhook"
-    )
-    running = BackgroundServer(server, thread)
-    yield running
-    running.stop()
+    with webhook_served(api.webhooks.steadfast.app, "steadfast-webhook") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -46,39 +47,17 @@ def running(webhook_server):
 @pytest.fixture
 def sim(running, kv, monkeypatch):
     running.reset()
-    values = sim_module.env(running.url)
-    monkeypatch.setattr(
-        conf,
-        "steadfast_config",
-        SteadfastConfig(
-            base_url=values["STEADFAST_BASE_URL"],
-            api_key=values["STEADFAST_API_KEY"],
-            secret_key=values["STEADFAST_SECRET_KEY"],
-            webhook_token=values["STEADFAST_WEBHOOK_TOKEN"],
-            http_timeout=2.0,
-        ),
-    )
+    steadfast_config_set(monkeypatch, running.url)
     return running
 
 
 def book(order: Order, staff: dict) -> Consignment:
     """Staff book the order with Steadfast through the admin API."""
-    body = {"order_number": order.number, "courier": "steadfast"}
-    reply = admin("POST", "/consignments", staff, body)
-    assert reply.status == 201, reply.body
-    answer = reply.json()
-    assert answer["tracking_url"] == f"https://steadfast.com.bd/t/{answer['tracking_code']}"
-    return Consignment.objects.get(pk=answer["id"])
+    return consignment_booked(order, staff, "steadfast", STEADFAST_TRACKING)
 
 
 def advance(sim, consignment: Consignment, status: str, **extra) -> dict:
-    reply = httpx.post(
-        f"{sim.url}/__sim/parcels/{consignment.consignment_id}/advance",
-        json={"status": status, **extra},
-        timeout=15,
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
+    return parcel_advance(sim, consignment.consignment_id, status, **extra)
 
 
 def post_webhook(sim, payload: dict, token: str = sim_module.WEBHOOK_TOKEN) -> httpx.Response:
@@ -252,7 +231,7 @@ def test_a_poll_applies_what_steadfast_says_when_no_webhook_came(sim, server_key
         advance(sim, consignment, "delivered")
     finally:
         sim.sim.webhook_url = url
-    reply = admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
+    reply = couriers_admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
     assert reply.status == 200, reply.body
     assert reply.json()["state"] == "delivered"
     order.refresh_from_db()
@@ -273,13 +252,13 @@ def test_the_payout_is_fetched_and_reconciled_with_a_differing_line_shown(sim, s
     ).json()["payment"]
     advance(sim, unpaid, "delivered")  # delivered after the payout: in none yet
 
-    fetched = admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"})
+    fetched = couriers_admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"})
     assert fetched.status == 200, fetched.body
     assert fetched.json()["recorded"] == 1
-    again = admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"})
+    again = couriers_admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"})
     assert again.json()["recorded"] == 0  # fetched twice, recorded once
 
-    report = admin("GET", "/reconciliation?courier=steadfast", staff)
+    report = couriers_admin("GET", "/reconciliation?courier=steadfast", staff)
     assert report.status == 200, report.body
     answer = report.json()
     assert [row["consignment_id"] for row in answer["mismatched"]] == [paid_short.consignment_id]
@@ -296,19 +275,17 @@ def test_a_booking_whose_answer_was_lost_makes_one_parcel_and_polls_move_it(
 ):
     _customer, staff = people
     order = cod_order_processing(server_key, staff)
-    monkeypatch.setattr(
-        conf, "steadfast_config", dataclasses.replace(conf.steadfast_config, http_timeout=0.5)
-    )
+    steadfast_config_set(monkeypatch, sim.url, http_timeout=0.5)
     control = f"{sim.url}/__sim/create-then-timeout"
     assert httpx.post(control, json={"seconds": 1.5}, timeout=10).status_code == 200
     body = {"order_number": order.number, "courier": "steadfast"}
-    booked = admin("POST", "/consignments", staff, body)  # its answer never arrived
+    booked = couriers_admin("POST", "/consignments", staff, body)  # its answer never arrived
     assert booked.status == 201, booked.body
     consignment = Consignment.objects.get(pk=booked.json()["id"])
     assert consignment.consignment_id == f"invoice:{order.number}"
     [parcel] = sim.parcels.values()
     assert parcel["invoice"] == order.number
-    assert admin("POST", "/consignments", staff, body).status == 200  # the same one again
+    assert couriers_admin("POST", "/consignments", staff, body).status == 200  # the same one again
     assert len(sim.parcels) == 1
 
     sim.sim.webhook_url, url = "", sim.webhook_url
@@ -320,7 +297,7 @@ def test_a_booking_whose_answer_was_lost_makes_one_parcel_and_polls_move_it(
         )
     finally:
         sim.sim.webhook_url = url
-    reply = admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
+    reply = couriers_admin("POST", f"/consignments/{consignment.pk}/refresh", staff)
     assert reply.status == 200, reply.body
     order.refresh_from_db()
     assert order.status == "delivered"

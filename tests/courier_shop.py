@@ -1,0 +1,215 @@
+"""Helpers for courier and order-SMS tests driven through the HTTP API against the simulators:
+a COD order placed at checkout and packed by staff, booked through the couriers' admin API,
+its parcel moved on the simulator, and the order's timeline read back."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import api.couriers
+import api.orders
+from db.models import Consignment, Order, OrderStatusEvent
+from devtools.courier_sims import redx as redx_sim_module
+from devtools.courier_sims import steadfast as steadfast_sim_module
+from devtools.courier_sims.redx import start_redx_simulator
+from devtools.sms_sims import gateway as sms_sim_module
+from devtools.sms_sims.gateway import start_sms_simulator
+from devtools.wsgi_server import BackgroundServer, start_server
+from lib import conf
+from lib.conf import RedxConfig, SteadfastConfig
+from tests.payment_shop import order_place, shop_product
+from tests.support import WsgiResponse, call
+
+SAVAR = {"address_line1": "House 4, Bank Colony", "upazila": "Savar"}  # Dhaka's suburbs
+GULSHAN = {"address_line1": "House 12, Road 7", "area": "Gulshan"}  # Dhaka city
+REDX_TRACKING = "https://redx.com.bd/track-parcel/?trackingId={code}"
+STEADFAST_TRACKING = "https://steadfast.com.bd/t/{code}"
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def order_move(order: Order, staff: dict[str, str], *statuses: str) -> None:
+    """Staff move the order through `statuses`, one transition each, in the admin API."""
+    for status in statuses:
+        reply = call(
+            api.orders.app,
+            "POST",
+            f"/api/v1/admin/orders/{order.number}/transition",
+            json_body={"to_status": status},
+            headers=staff,
+        )
+        assert reply.status == 200, reply.body
+
+
+def cod_order_processing(
+    headers: dict[str, str],
+    staff: dict[str, str],
+    *,
+    price: str = "445.00",
+    quantity: int = 2,
+    email: str | None = "karim@shop.test",
+    address: dict[str, str] = SAVAR,
+) -> Order:
+    """A COD order placed at checkout by `headers` (a customer, or the server key for a
+    guest), to Savar unless `address` says otherwise, and packed by staff (processing)."""
+    product = shop_product(price)
+    order = order_place(
+        product, headers, "cod", quantity=quantity, email=email, address=address, status="placed"
+    )
+    order_move(order, staff, "processing")
+    order.refresh_from_db()
+    return order
+
+
+def timeline(order: Order) -> list[tuple[str, str]]:
+    return list(
+        OrderStatusEvent.objects.filter(order=order)
+        .order_by("created_at", "id")
+        .values_list("from_status", "to_status")
+    )
+
+
+# --- the couriers' admin API -------------------------------------------------------------------
+
+
+def couriers_admin(
+    method: str, path: str, headers: dict, body: dict | None = None, **options
+) -> WsgiResponse:
+    url = f"/api/v1/admin/couriers{path}"
+    return call(api.couriers.app, method, url, json_body=body, headers=headers, **options)
+
+
+def booking(order: Order, headers: dict, courier: str, **options) -> WsgiResponse:
+    """Staff ask to book the order with `courier`; the admin API's reply, whatever it is."""
+    body = {"order_number": order.number, "courier": courier}
+    return couriers_admin("POST", "/consignments", headers, body, **options)
+
+
+def booked(order: Order, headers: dict, courier: str) -> dict:
+    """Staff book the order with `courier`: a new consignment (201), as the API answers it."""
+    reply = booking(order, headers, courier)
+    assert reply.status == 201, reply.body
+    return reply.json()
+
+
+def consignment_booked(order: Order, headers: dict, courier: str, tracking: str) -> Consignment:
+    """As `booked`, the answer's tracking URL being `tracking` with its code filled in."""
+    answer = booked(order, headers, courier)
+    assert answer["tracking_url"] == tracking.format(code=answer["tracking_code"])
+    return Consignment.objects.get(pk=answer["id"])
+
+
+def redx_book(order: Order, staff: dict) -> Consignment:
+    """Staff book the order with RedX through the admin API."""
+    return consignment_booked(order, staff, "redx", REDX_TRACKING)
+
+
+# --- the simulators --------------------------------------------------------------------------
+
+
+def sim_control(sim, route: str, body: dict | None = None) -> dict:
+    """A test's move on a simulator, over HTTP like any other client."""
+    reply = httpx.post(f"{sim.url}/__sim/{route}", json=body or {}, timeout=15)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def parcel_advance(sim, parcel_id: str, status: str, **extra) -> dict:
+    """The courier moves the parcel to `status`: its webhook is posted, its reply recorded."""
+    return sim_control(sim, f"parcels/{parcel_id}/advance", {"status": status, **extra})
+
+
+@contextlib.contextmanager
+def webhook_served(app, name: str) -> Iterator[BackgroundServer]:
+    """Our webhook function served over HTTP, for a simulator to post to."""
+    server, thread = start_server(app, "127.0.0.1", 0, name=name)
+    running = BackgroundServer(server, thread)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def redx_config_set(monkeypatch, url: str, *, http_timeout: float = 2.0) -> None:
+    """Points the RedX adapter at a simulator served at `url`."""
+    values = redx_sim_module.env(url)
+    config = RedxConfig(
+        base_url=values["REDX_BASE_URL"],
+        access_token=values["REDX_ACCESS_TOKEN"],
+        pickup_store_id=int(values["REDX_PICKUP_STORE_ID"]),
+        pickup_area_id=int(values["REDX_PICKUP_AREA_ID"]),
+        webhook_token=values["REDX_WEBHOOK_TOKEN"],
+        http_timeout=http_timeout,
+    )
+    monkeypatch.setattr(conf, "redx_config", config)
+
+
+def steadfast_config_set(monkeypatch, url: str, *, sim_tracking: bool = False, **overrides) -> None:
+    """Points the Steadfast adapter at a simulator served at `url`; with `sim_tracking` its
+    tracking links are the simulator's pages, otherwise Steadfast's own."""
+    values = steadfast_sim_module.env(url)
+    config = SteadfastConfig(
+        base_url=values["STEADFAST_BASE_URL"],
+        api_key=values["STEADFAST_API_KEY"],
+        secret_key=values["STEADFAST_SECRET_KEY"],
+        webhook_token=values["STEADFAST_WEBHOOK_TOKEN"],
+        http_timeout=2.0,
+    )
+    if sim_tracking:
+        overrides = {"tracking_url": values["STEADFAST_TRACKING_URL"], **overrides}
+    monkeypatch.setattr(conf, "steadfast_config", dataclasses.replace(config, **overrides))
+
+
+@pytest.fixture(scope="module")
+def redx_webhook_server():
+    import api.webhooks.redx
+
+    with webhook_served(api.webhooks.redx.app, "redx-webhook") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def redx_running(redx_webhook_server):
+    webhook_url = f"{redx_webhook_server.url}/api/webhooks/redx"
+    with start_redx_simulator(webhook_url=webhook_url) as server:
+        yield server
+
+
+@pytest.fixture
+def redx(redx_running, kv, monkeypatch):
+    """The RedX simulator, posting to our webhook over HTTP, with the adapter pointed at it."""
+    redx_running.reset()
+    redx_config_set(monkeypatch, redx_running.url)
+    return redx_running
+
+
+@pytest.fixture(scope="module")
+def sms_running():
+    with start_sms_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sms_sim(sms_running, kv):
+    sms_running.reset()
+    return sms_running
+
+
+def sms_backend_use(monkeypatch, sim, backend: str, **overrides) -> None:
+    """Point the SMS settings at the simulator for `backend` (as `zest dev` does)."""
+    settings = {
+        name.lower(): value
+        for name, value in sms_sim_module.env(sim.url, backend).items()
+        if name != "SMS_BACKEND"
+    }
+    monkeypatch.setattr(
+        conf,
+        "sms_config",
+        dataclasses.replace(conf.sms_config, backend=backend, **{**settings, **overrides}),
+    )
