@@ -16,13 +16,15 @@ import api.orders
 from db.models import Consignment, Order, OrderStatusEvent
 from devtools.courier_sims import redx as redx_sim_module
 from devtools.courier_sims import steadfast as steadfast_sim_module
+from devtools.courier_sims.pathao import env as pathao_env
+from devtools.courier_sims.pathao import start_pathao_simulator
 from devtools.courier_sims.redx import start_redx_simulator
 from devtools.sms_sims import gateway as sms_sim_module
 from devtools.sms_sims.gateway import start_sms_simulator
-from devtools.wsgi_server import BackgroundServer, start_server
+from devtools.wsgi_server import BackgroundServer, server_url, start_server
 from lib import conf
 from lib.conf import RedxConfig, SteadfastConfig
-from tests.payment_shop import order_place, shop_product
+from tests.payment_shop import order_place, shop_product, signed_in
 from tests.support import WsgiResponse, call
 
 SAVAR = {"address_line1": "House 4, Bank Colony", "upazila": "Savar"}  # Dhaka's suburbs
@@ -65,6 +67,14 @@ def cod_order_processing(
     order_move(order, staff, "processing")
     order.refresh_from_db()
     return order
+
+
+def cod_order_to_gulshan(server_key: dict[str, str], staff: dict[str, str]) -> Order:
+    """A new customer's cash-on-delivery order to Gulshan, confirmed and packed by staff."""
+    _, customer = signed_in(server_key, "customer")
+    return cod_order_processing(
+        customer, staff, price="500.00", quantity=1, email=None, address=GULSHAN
+    )
 
 
 def timeline(order: Order) -> list[tuple[str, str]]:
@@ -134,6 +144,30 @@ def webhook_served(app, name: str) -> Iterator[BackgroundServer]:
         yield running
     finally:
         running.stop()
+
+
+@contextlib.contextmanager
+def pathao_served(monkeypatch, *, http_timeout: float):
+    """The Pathao simulator, posting its webhooks to our webhook function served over HTTP
+    (its URL kept as `.webhook_url`), and the API configured for it from the environment as in
+    production."""
+    import api.webhooks.pathao
+
+    sim = start_pathao_simulator()
+    server, _thread = start_server(api.webhooks.pathao.app, "127.0.0.1", 0, name="pathao-hook")
+    webhook_url = f"{server_url(server)}/api/webhooks/pathao"
+    sim_control(sim, "config", {"webhook_url": webhook_url})
+    for name, value in pathao_env(sim.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COURIER_HTTP_TIMEOUT", str(http_timeout))
+    monkeypatch.setattr(conf, "pathao_config", conf.load_pathao_config(), raising=False)
+    sim.webhook_url = webhook_url
+    try:
+        yield sim
+    finally:
+        server.shutdown()
+        server.server_close()
+        sim.stop()
 
 
 def redx_config_set(monkeypatch, url: str, *, http_timeout: float = 2.0) -> None:

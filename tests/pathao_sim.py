@@ -14,6 +14,7 @@ from devtools.courier_sims.pathao import start_pathao_simulator
 from lib.conf import PathaoConfig
 from lib.couriers.base import Parcel
 from lib.couriers.pathao import PathaoCourier
+from tests.courier_shop import sim_control
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +29,7 @@ def sim(running, kv):
     return running
 
 
-def control(sim, route: str, body: dict | None = None) -> dict:
-    """A test's move on the simulator, over HTTP like any other client."""
-    reply = httpx.post(f"{sim.url}/__sim/{route}", json=body or {}, timeout=15)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
+control = sim_control  # a test's move on the simulator, over HTTP like any other client
 
 
 def sim_state(sim) -> dict:

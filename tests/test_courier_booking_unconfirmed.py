@@ -16,24 +16,23 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-import api.couriers
-import api.webhooks.pathao
 from db.models import Consignment, ConsignmentEvent, Order
-from devtools.courier_sims import redx as redx_module
 from devtools.courier_sims import steadfast as steadfast_module
-from devtools.courier_sims.pathao import env as pathao_env
-from devtools.courier_sims.pathao import start_pathao_simulator
 from devtools.courier_sims.redx import start_redx_simulator
 from devtools.courier_sims.steadfast import start_steadfast_simulator
-from devtools.wsgi_server import BackgroundServer, server_url, start_server
-from lib import conf
-from lib.conf import RedxConfig, SteadfastConfig
 from lib.couriers.poll import courier_poll
+from tests.courier_shop import (
+    booking,
+    cod_order_processing,
+    cod_order_to_gulshan,
+    couriers_admin,
+    pathao_served,
+    redx_config_set,
+    steadfast_config_set,
+    webhook_served,
+)
 from tests.pathao_sim import control
 from tests.payment_shop import signed_in
-from tests.support import call
-from tests.test_pathao_flow import packed_cod_order
-from tests.test_redx_orders import cod_order_processing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,39 +60,20 @@ def staff(server_key):
     return signed_in(server_key, "staff")[1]
 
 
-def admin(method: str, path: str, headers: dict, body: dict | None = None, **options):
-    url = f"/api/v1/admin/couriers{path}"
-    return call(api.couriers.app, method, url, json_body=body, headers=headers, **options)
-
-
-def book(order: Order, headers: dict, courier: str, **options):
-    body = {"order_number": order.number, "courier": courier}
-    return admin("POST", "/consignments", headers, body, **options)
-
-
 # --- Pathao: settled by its order.created webhook --------------------------------------------
 
 
 @pytest.fixture
 def pathao(kv, monkeypatch):
-    sim = start_pathao_simulator()
-    server, _thread = start_server(api.webhooks.pathao.app, "127.0.0.1", 0, name="pathao-hook")
-    control(sim, "config", {"webhook_url": f"{server_url(server)}/api/webhooks/pathao"})
-    for name, value in pathao_env(sim.url).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("COURIER_HTTP_TIMEOUT", str(TIMEOUT))
-    monkeypatch.setattr(conf, "pathao_config", conf.load_pathao_config(), raising=False)
-    yield sim
-    server.shutdown()
-    server.server_close()
-    sim.stop()
+    with pathao_served(monkeypatch, http_timeout=TIMEOUT) as sim:
+        yield sim
 
 
 def pathao_unconfirmed(pathao, server_key, staff) -> tuple[Order, dict]:
     """A Pathao booking whose create answered too late: Pathao made the parcel meanwhile."""
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     control(pathao, "fail", {"route": "orders", "delay": LATE})
-    first = book(order, staff, "pathao")
+    first = booking(order, staff, "pathao")
     assert first.status == 202, first.body
     answer = first.json()
     assert (answer["state"], answer["consignment_id"]) == ("booking_unconfirmed", "")
@@ -106,8 +86,8 @@ def test_a_pathao_create_answered_too_late_is_kept_and_filled_in_by_its_webhook(
 ):
     order, first = pathao_unconfirmed(pathao, server_key, staff)
 
-    again = book(order, staff, "pathao")
-    refreshed = admin("POST", f"/consignments/{first['id']}/refresh", staff)
+    again = booking(order, staff, "pathao")
+    refreshed = couriers_admin("POST", f"/consignments/{first['id']}/refresh", staff)
 
     assert (again.status, again.json()["id"]) == (202, first["id"])
     assert refreshed.status == 409, refreshed.body
@@ -118,7 +98,7 @@ def test_a_pathao_create_answered_too_late_is_kept_and_filled_in_by_its_webhook(
     (parcel_id,) = pathao.sim.parcels
     record = control(pathao, f"parcels/{parcel_id}/advance", {"event": "order.created"})
     assert record["accepted"], record
-    settled = book(order, staff, "pathao")
+    settled = booking(order, staff, "pathao")
 
     assert settled.status == 200, settled.body
     assert settled.json()["id"] == first["id"]
@@ -137,7 +117,7 @@ def test_concurrent_retries_of_an_unconfirmed_booking_send_no_create(pathao, ser
     def attempt() -> None:
         try:
             barrier.wait()
-            reply = book(order, staff, "pathao", isolated=True)
+            reply = booking(order, staff, "pathao", isolated=True)
         finally:
             connection.close()
         with lock:
@@ -158,21 +138,21 @@ def test_concurrent_retries_of_an_unconfirmed_booking_send_no_create(pathao, ser
 def test_a_pathao_5xx_is_unconfirmed_until_staff_release_it_then_one_parcel_is_booked(
     pathao, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     control(pathao, "fail", {"route": "orders", "status": 502})
-    first = book(order, staff, "pathao")
+    first = booking(order, staff, "pathao")
     assert (first.status, first.json()["state"]) == (202, "booking_unconfirmed")
-    assert book(order, staff, "pathao").status == 202
+    assert booking(order, staff, "pathao").status == 202
     assert pathao.sim.hits("orders") == 1 and pathao.sim.parcels == {}
 
-    released = admin("POST", f"/consignments/{first.json()['id']}/release", staff)
+    released = couriers_admin("POST", f"/consignments/{first.json()['id']}/release", staff)
     assert released.status == 200, released.body
     assert (released.json()["state"], released.json()["raw_status"]) == ("cancelled", "released")
-    again = admin("POST", f"/consignments/{first.json()['id']}/release", staff)
+    again = couriers_admin("POST", f"/consignments/{first.json()['id']}/release", staff)
     assert again.status == 409
     assert again.json()["error"]["code"] == "consignment_not_unconfirmed"
 
-    booked = book(order, staff, "pathao")
+    booked = booking(order, staff, "pathao")
     assert booked.status == 201, booked.body
     assert booked.json()["state"] == "booked" and booked.json()["id"] != first.json()["id"]
     assert pathao.sim.hits("orders") == 2 and len(pathao.sim.parcels) == 1
@@ -186,12 +166,12 @@ def test_a_pathao_5xx_is_unconfirmed_until_staff_release_it_then_one_parcel_is_b
 def test_a_pathao_claim_whose_instance_died_becomes_unconfirmed_not_sent_again(
     pathao, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     claim = Consignment.objects.create(order=order, courier="pathao", state="booking")
     stale = timezone.now() - timedelta(minutes=10)
     Consignment.objects.filter(pk=claim.pk).update(updated_at=stale)
 
-    taken = book(order, staff, "pathao")
+    taken = booking(order, staff, "pathao")
 
     assert (taken.status, taken.json()["id"]) == (202, str(claim.pk))
     assert taken.json()["state"] == "booking_unconfirmed"
@@ -199,11 +179,11 @@ def test_a_pathao_claim_whose_instance_died_becomes_unconfirmed_not_sent_again(
 
 
 def test_a_bulk_booking_counts_an_unconfirmed_order_apart(pathao, server_key, staff):
-    first, second = packed_cod_order(server_key, staff), packed_cod_order(server_key, staff)
+    first, second = cod_order_to_gulshan(server_key, staff), cod_order_to_gulshan(server_key, staff)
     control(pathao, "fail", {"route": "orders", "status": 504})  # the first create only
 
     body = {"order_numbers": [first.number, second.number], "courier": "pathao"}
-    reply = admin("POST", "/consignments/bulk", staff, body)
+    reply = couriers_admin("POST", "/consignments/bulk", staff, body)
 
     assert reply.status == 200, reply.body
     answer = reply.json()
@@ -214,12 +194,12 @@ def test_a_bulk_booking_counts_an_unconfirmed_order_apart(pathao, server_key, st
 
 
 def test_only_staff_release_an_unconfirmed_booking(pathao, server_key, staff):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     control(pathao, "fail", {"route": "orders", "status": 503})
-    first = book(order, staff, "pathao")
+    first = booking(order, staff, "pathao")
     _, customer = signed_in(server_key, "customer")
 
-    refused = admin("POST", f"/consignments/{first.json()['id']}/release", customer)
+    refused = couriers_admin("POST", f"/consignments/{first.json()['id']}/release", customer)
 
     assert refused.status in (401, 403), refused.body
     assert Consignment.objects.get(pk=first.json()["id"]).state == "booking_unconfirmed"
@@ -232,40 +212,28 @@ def test_only_staff_release_an_unconfirmed_booking(pathao, server_key, staff):
 def redx(kv, monkeypatch):
     import api.webhooks.redx
 
-    server, thread = start_server(api.webhooks.redx.app, "127.0.0.1", 0, name="redx-webhook")
-    hook = BackgroundServer(server, thread)
-    with start_redx_simulator(webhook_url=f"{hook.url}/api/webhooks/redx") as sim:
-        values = redx_module.env(sim.url)
-        monkeypatch.setattr(
-            conf,
-            "redx_config",
-            RedxConfig(
-                base_url=values["REDX_BASE_URL"],
-                access_token=values["REDX_ACCESS_TOKEN"],
-                pickup_store_id=int(values["REDX_PICKUP_STORE_ID"]),
-                pickup_area_id=int(values["REDX_PICKUP_AREA_ID"]),
-                webhook_token=values["REDX_WEBHOOK_TOKEN"],
-                http_timeout=TIMEOUT,
-            ),
-        )
+    with (
+        webhook_served(api.webhooks.redx.app, "redx-webhook") as hook,
+        start_redx_simulator(webhook_url=f"{hook.url}/api/webhooks/redx") as sim,
+    ):
+        redx_config_set(monkeypatch, sim.url, http_timeout=TIMEOUT)
         yield sim
-    hook.stop()
 
 
 def test_a_redx_create_answered_too_late_is_filled_in_by_its_webhook(redx, server_key, staff):
     order = cod_order_processing(server_key, staff)  # to Savar, an area RedX knows
     redx.slow_next("parcel", LATE)  # the create only: the area look-up answers at once
 
-    first = book(order, staff, "redx")
+    first = booking(order, staff, "redx")
     assert (first.status, first.json()["state"]) == (202, "booking_unconfirmed"), first.body
     wait_for(lambda: len(redx.parcels) == 1)
-    assert book(order, staff, "redx").status == 202
+    assert booking(order, staff, "redx").status == 202
     assert redx.hits("parcel") == 1
 
     (tracking_id,) = redx.parcels
     record = redx.advance(tracking_id, "pickup-pending")
     assert record["reply_status"] == 200, record
-    settled = book(order, staff, "redx")
+    settled = booking(order, staff, "redx")
 
     assert settled.status == 200, settled.body
     assert settled.json()["id"] == first.json()["id"]
@@ -281,18 +249,12 @@ def steadfast(kv, monkeypatch):
     with start_steadfast_simulator() as sim:
 
         def configure(base_url: str = sim.url) -> None:
-            values = steadfast_module.env(sim.url)
-            monkeypatch.setattr(
-                conf,
-                "steadfast_config",
-                SteadfastConfig(
-                    base_url=base_url + values["STEADFAST_BASE_URL"].removeprefix(sim.url),
-                    api_key=values["STEADFAST_API_KEY"],
-                    secret_key=values["STEADFAST_SECRET_KEY"],
-                    webhook_token=values["STEADFAST_WEBHOOK_TOKEN"],
-                    tracking_url=values["STEADFAST_TRACKING_URL"],
-                    http_timeout=TIMEOUT,
-                ),
+            steadfast_config_set(
+                monkeypatch,
+                sim.url,
+                sim_tracking=True,
+                base_url=steadfast_module.env(base_url)["STEADFAST_BASE_URL"],
+                http_timeout=TIMEOUT,
             )
 
         configure()
@@ -303,13 +265,13 @@ def steadfast(kv, monkeypatch):
 def test_a_steadfast_create_answered_too_late_is_found_by_invoice_on_retry(
     steadfast, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     steadfast.slow_next("create_order", LATE)  # the invoice look-up right after finds nothing
 
-    first = book(order, staff, "steadfast")
+    first = booking(order, staff, "steadfast")
     assert (first.status, first.json()["state"]) == (202, "booking_unconfirmed"), first.body
     wait_for(lambda: len(steadfast.parcels) == 1)
-    settled = book(order, staff, "steadfast")
+    settled = booking(order, staff, "steadfast")
 
     assert settled.status == 200, settled.body
     assert settled.json()["id"] == first.json()["id"]
@@ -320,16 +282,16 @@ def test_a_steadfast_create_answered_too_late_is_found_by_invoice_on_retry(
 def test_a_refused_connection_keeps_nothing_and_booking_again_makes_one_parcel(
     steadfast, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     steadfast.configure(closed_port_url())
 
-    refused = book(order, staff, "steadfast")
+    refused = booking(order, staff, "steadfast")
 
     assert refused.status == 503, refused.body
     assert refused.json()["error"]["code"] == "courier_unavailable"
     assert not Consignment.objects.filter(order=order).exists()
     steadfast.configure()
-    booked = book(order, staff, "steadfast")
+    booked = booking(order, staff, "steadfast")
     assert (booked.status, booked.json()["state"]) == (201, "booked")
     assert steadfast.hits("create_order") == 1 and len(steadfast.parcels) == 1
 
@@ -337,13 +299,13 @@ def test_a_refused_connection_keeps_nothing_and_booking_again_makes_one_parcel(
 def test_a_steadfast_5xx_where_steadfast_has_no_parcel_is_booked_once_on_retry(
     steadfast, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     steadfast.fail_next("create_order", 502)
 
-    first = book(order, staff, "steadfast")
+    first = booking(order, staff, "steadfast")
     assert (first.status, first.json()["state"]) == (202, "booking_unconfirmed")
     assert steadfast.parcels == {}
-    again = book(order, staff, "steadfast")
+    again = booking(order, staff, "steadfast")
 
     assert (again.status, again.json()["state"]) == (201, "booked"), again.body
     assert again.json()["id"] == first.json()["id"]

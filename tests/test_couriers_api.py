@@ -23,10 +23,9 @@ import api.webhooks.steadfast
 from db.models import Consignment, ConsignmentEvent, Order, User, VendorMember
 from devtools.courier_sims import steadfast as sim_module
 from devtools.courier_sims.steadfast import start_steadfast_simulator
-from lib import conf
 from lib.access.sessions import session_start
-from lib.conf import SteadfastConfig
 from lib.orders.state import order_transition
+from tests.courier_shop import booking, couriers_admin, steadfast_config_set
 from tests.support import call
 from tests.test_orders import make_order, vendor
 
@@ -51,19 +50,7 @@ def running():
 @pytest.fixture
 def sim(running, kv, monkeypatch):
     running.reset()
-    values = sim_module.env(running.url)
-    monkeypatch.setattr(
-        conf,
-        "steadfast_config",
-        SteadfastConfig(
-            base_url=values["STEADFAST_BASE_URL"],
-            api_key=values["STEADFAST_API_KEY"],
-            secret_key=values["STEADFAST_SECRET_KEY"],
-            webhook_token=values["STEADFAST_WEBHOOK_TOKEN"],
-            tracking_url=values["STEADFAST_TRACKING_URL"],
-            http_timeout=2.0,
-        ),
-    )
+    steadfast_config_set(monkeypatch, running.url, sim_tracking=True)
     return running
 
 
@@ -87,21 +74,8 @@ def packed(**fields) -> Order:
     return order
 
 
-def admin(method: str, path: str, headers: dict, body: dict | None = None, **options):
-    return call(
-        api.couriers.app,
-        method,
-        f"/api/v1/admin/couriers{path}",
-        json_body=body,
-        headers=headers,
-        **options,
-    )
-
-
 def book(order: Order, headers: dict, courier: str = "steadfast"):
-    return admin(
-        "POST", "/consignments", headers, {"order_number": order.number, "courier": courier}
-    )
+    return booking(order, headers, courier)
 
 
 # --- booking -----------------------------------------------------------------------------
@@ -124,7 +98,7 @@ def test_staff_book_a_packed_order_and_a_repeat_answers_the_same_consignment(sim
     assert answer["cod_amount"]["amount"] == "260.00"
     assert answer["tracking_url"] == f"{sim.url}/t/{answer['tracking_code']}"
     assert sim.hits("create_order") == 1
-    detail = admin("GET", f"/consignments/{answer['id']}", staff).json()
+    detail = couriers_admin("GET", f"/consignments/{answer['id']}", staff).json()
     assert [(e["source"], e["state"]) for e in detail["events"]] == [("booking", "booked")]
     # the customer sees where to follow the parcel
     tracked = call(
@@ -153,13 +127,7 @@ def test_concurrent_bookings_of_one_order_make_one_parcel(sim, person):
     def attempt() -> None:
         try:
             barrier.wait()
-            reply = admin(
-                "POST",
-                "/consignments",
-                staff,
-                {"order_number": order.number, "courier": "steadfast"},
-                isolated=True,
-            )
+            reply = booking(order, staff, "steadfast", isolated=True)
         finally:
             connection.close()
         with lock:
@@ -234,7 +202,7 @@ def test_bulk_booking_answers_per_order(sim, person):
         "courier": "steadfast",
     }
 
-    reply = admin("POST", "/consignments/bulk", staff, body)
+    reply = couriers_admin("POST", "/consignments/bulk", staff, body)
 
     assert reply.status == 200
     answer = reply.json()
@@ -263,13 +231,13 @@ def test_staff_and_the_owning_vendor_may_book_others_may_not(sim, person):
 
     owner = person("vendor_owner", of_vendor=seller)
     assert book(order, owner).status == 201
-    mine = admin("GET", "/consignments", owner).json()
-    theirs = admin("GET", "/consignments", person("vendor_owner", of_vendor=rival)).json()
+    mine = couriers_admin("GET", "/consignments", owner).json()
+    theirs = couriers_admin("GET", "/consignments", person("vendor_owner", of_vendor=rival)).json()
     assert (mine["count"], theirs["count"]) == (1, 0)
     # the store's money: staff only
-    assert admin("GET", "/reconciliation?courier=steadfast", owner).status == 403
-    assert admin("GET", "/payouts", owner).status == 403
-    assert admin("GET", "/payouts", person()).status == 200
+    assert couriers_admin("GET", "/reconciliation?courier=steadfast", owner).status == 403
+    assert couriers_admin("GET", "/payouts", owner).status == 403
+    assert couriers_admin("GET", "/payouts", person()).status == 200
 
 
 # --- after booking -------------------------------------------------------------------------
@@ -280,18 +248,20 @@ def test_cancel_in_the_panel_then_book_again_and_print_the_label(sim, person):
     order = packed()
     first = book(order, staff).json()
 
-    unsupported = admin("POST", f"/consignments/{first['id']}/cancel", staff, {})
+    unsupported = couriers_admin("POST", f"/consignments/{first['id']}/cancel", staff, {})
     assert unsupported.status == 409
     assert unsupported.json()["error"]["code"] == "courier_unsupported"
 
-    recorded = admin("POST", f"/consignments/{first['id']}/cancel", staff, {"at_courier": False})
+    recorded = couriers_admin(
+        "POST", f"/consignments/{first['id']}/cancel", staff, {"at_courier": False}
+    )
     assert recorded.status == 200 and recorded.json()["state"] == "cancelled"
     order.refresh_from_db()
     assert order.status == "processing"
 
     second = book(order, staff)
     assert second.status == 201 and second.json()["id"] != first["id"]
-    label = admin("GET", f"/consignments/{second.json()['id']}/label", staff).json()
+    label = couriers_admin("GET", f"/consignments/{second.json()['id']}/label", staff).json()
     assert label["tracking_code"] == second.json()["tracking_code"]
     assert label["recipient_phone"] == "01812345678"
     assert label["cod_amount"]["amount"] == "260.00"
@@ -304,14 +274,14 @@ def test_the_consignment_list_costs_the_same_queries_for_one_or_many(sim, person
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert admin("GET", "/consignments?courier=steadfast", staff).status == 200
+            assert couriers_admin("GET", "/consignments?courier=steadfast", staff).status == 200
         return len(captured)
 
     one = queries()
     for _ in range(3):
         book(packed(), staff)
     assert queries() == one
-    page = admin("GET", "/consignments?state=booked&page_size=2", staff).json()
+    page = couriers_admin("GET", "/consignments?state=booked&page_size=2", staff).json()
     assert (page["count"], len(page["items"]), page["pages"]) == (4, 2, 2)
 
 
@@ -366,23 +336,26 @@ def test_payouts_fetched_and_typed_in_reconcile_against_the_cash(sim, person):
     orders = [packed() for _ in range(3)]
     ids = [book(order, staff).json() for order in orders]
     for row in ids:
-        admin("POST", f"/consignments/{row['id']}/refresh", staff)  # nothing new yet
+        couriers_admin("POST", f"/consignments/{row['id']}/refresh", staff)  # nothing new yet
         httpx.post(
             f"{sim.url}/__sim/parcels/{row['consignment_id']}/advance",
             json={"status": "delivered"},
             timeout=10,
         ).raise_for_status()
-        assert admin("POST", f"/consignments/{row['id']}/refresh", staff).json()["state"] == (
-            "delivered"
-        )
+        assert couriers_admin("POST", f"/consignments/{row['id']}/refresh", staff).json()[
+            "state"
+        ] == ("delivered")
     first = ids[0]["consignment_id"]
     httpx.post(
         f"{sim.url}/__sim/payouts", json={"adjust": {first: "250.00"}}, timeout=10
     ).raise_for_status()
 
-    fetched = admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"})
+    fetched = couriers_admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"})
     assert fetched.status == 200 and fetched.json()["recorded"] == 1
-    assert admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"}).json()["recorded"] == 0
+    assert (
+        couriers_admin("POST", "/payouts/fetch", staff, {"courier": "steadfast"}).json()["recorded"]
+        == 0
+    )
 
     statement = {
         "courier": "steadfast",
@@ -390,12 +363,12 @@ def test_payouts_fetched_and_typed_in_reconcile_against_the_cash(sim, person):
         "amount": "10.00",
         "lines": [{"consignment_id": "424242", "amount": "10.00"}],
     }
-    assert admin("POST", "/payouts", staff, statement).status == 201
-    assert admin("POST", "/payouts", staff, statement).status == 200
-    listed = admin("GET", "/payouts?courier=steadfast", staff).json()
+    assert couriers_admin("POST", "/payouts", staff, statement).status == 201
+    assert couriers_admin("POST", "/payouts", staff, statement).status == 200
+    listed = couriers_admin("GET", "/payouts?courier=steadfast", staff).json()
     assert listed["count"] == 2
 
-    report = admin("GET", "/reconciliation?courier=steadfast", staff).json()
+    report = couriers_admin("GET", "/reconciliation?courier=steadfast", staff).json()
     assert report["unpaid"] == []
     assert [
         (r["consignment_id"], r["collected"]["amount"], r["paid_out"]["amount"])
@@ -405,11 +378,11 @@ def test_payouts_fetched_and_typed_in_reconcile_against_the_cash(sim, person):
     assert report["collected_total"]["amount"] == "780.00"
 
     with CaptureQueriesContext(connection) as two_payouts:
-        admin("GET", "/payouts", staff)
+        couriers_admin("GET", "/payouts", staff)
     for n in range(3):
-        admin("POST", "/payouts", staff, {**statement, "reference": f"STMT-X{n}"})
+        couriers_admin("POST", "/payouts", staff, {**statement, "reference": f"STMT-X{n}"})
     with CaptureQueriesContext(connection) as five_payouts:
-        assert admin("GET", "/payouts", staff).json()["count"] == 5
+        assert couriers_admin("GET", "/payouts", staff).json()["count"] == 5
     assert len(five_payouts) == len(two_payouts)
 
 

@@ -15,13 +15,10 @@ import api.couriers
 import api.orders
 import api.webhooks.pathao
 from db.models import Consignment, ConsignmentEvent, Order, OrderStatusEvent, Payment
-from devtools.courier_sims.pathao import env as pathao_env
-from devtools.courier_sims.pathao import start_pathao_simulator
-from devtools.wsgi_server import server_url, start_server
-from lib import conf
 from lib.couriers.pathao import INTEGRATION_HEADER
+from tests.courier_shop import booked, cod_order_to_gulshan, pathao_served
 from tests.pathao_sim import control
-from tests.payment_shop import _numbers, shop_product, signed_in
+from tests.payment_shop import signed_in
 from tests.support import call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,19 +28,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def pathao(kv, monkeypatch):
     """The simulator, posting its webhooks to our webhook function served over HTTP, and
     the API configured for it from the environment as in production."""
-    sim = start_pathao_simulator()
-    server, _thread = start_server(api.webhooks.pathao.app, "127.0.0.1", 0, name="pathao-hook")
-    webhook_url = f"{server_url(server)}/api/webhooks/pathao"
-    control(sim, "config", {"webhook_url": webhook_url})
-    for name, value in pathao_env(sim.url).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("COURIER_HTTP_TIMEOUT", "2")
-    monkeypatch.setattr(conf, "pathao_config", conf.load_pathao_config(), raising=False)
-    sim.webhook_url = webhook_url
-    yield sim
-    server.shutdown()
-    server.server_close()
-    sim.stop()
+    with pathao_served(monkeypatch, http_timeout=2) as sim:
+        yield sim
 
 
 def advance(sim, consignment_id: str, event: str) -> dict:
@@ -56,53 +42,8 @@ def staff(server_key):
     return signed_in(server_key, "staff")[1]
 
 
-def packed_cod_order(server_key, staff) -> Order:
-    """A customer's cash-on-delivery order, confirmed and packed by staff (processing)."""
-    _, customer = signed_in(server_key, "customer")
-    product = shop_product("500.00")
-    body = {
-        "lines": [{"product_id": str(product.pk), "quantity": 1}],
-        "address": {
-            "full_name": "Karim Ahmed",
-            "phone": "01812345678",
-            "address_line1": "House 12, Road 7",
-            "division": "Dhaka",
-            "district": "Dhaka",
-            "area": "Gulshan",
-        },
-        "payment_method": "cod",
-    }
-    key = {"Idempotency-Key": f"pathao-order-{next(_numbers):08d}"}
-    placed = call(
-        api.checkout.app,
-        "POST",
-        "/api/v1/checkout/orders",
-        json_body=body,
-        headers={**customer, **key},
-    )
-    assert placed.status == 201, placed.body
-    number = placed.json()["number"]
-    moved = call(
-        api.orders.app,
-        "POST",
-        f"/api/v1/admin/orders/{number}/transition",
-        json_body={"to_status": "processing"},
-        headers=staff,
-    )
-    assert moved.status == 200, moved.body
-    return Order.objects.get(number=number)
-
-
 def book(order: Order, staff) -> dict:
-    reply = call(
-        api.couriers.app,
-        "POST",
-        "/api/v1/admin/couriers/consignments",
-        json_body={"order_number": order.number, "courier": "pathao"},
-        headers=staff,
-    )
-    assert reply.status == 201, reply.body
-    return reply.json()
+    return booked(order, staff, "pathao")
 
 
 def events_of(consignment_id: str) -> list[tuple[str, str, bool]]:
@@ -120,7 +61,7 @@ def test_the_handshake_is_answered_202_with_pathaos_integration_header(pathao):
 
 
 def test_a_webhook_without_our_secret_is_refused_and_changes_nothing(pathao, server_key, staff):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     consignment_id = book(order, staff)["consignment_id"]
     before = events_of(consignment_id)
     control(pathao, "config", {"webhook_secret": "guessed-secret"})
@@ -140,7 +81,7 @@ def test_a_webhook_without_our_secret_is_refused_and_changes_nothing(pathao, ser
 def test_a_cod_order_is_booked_carried_and_delivered_through_pathaos_webhooks(
     pathao, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     booked = book(order, staff)
     consignment_id = booked["consignment_id"]
     assert booked["tracking_url"] == f"{pathao.url}/parcels/{consignment_id}"
@@ -197,7 +138,7 @@ def test_a_cod_order_is_booked_carried_and_delivered_through_pathaos_webhooks(
 def test_replayed_late_and_unknown_webhooks_change_nothing_and_the_payout_is_recorded(
     pathao, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     consignment_id = book(order, staff)["consignment_id"]
     advance(pathao, consignment_id, "order.picked")
     delivered = advance(pathao, consignment_id, "order.delivered")
@@ -252,7 +193,7 @@ def console(method: str, path: str, staff, body: dict | None = None):
 def test_staff_quote_and_a_pathao_5xx_is_unconfirmed_until_staff_release_it(
     pathao, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     quote = console("GET", f"/quote?order={order.number}&courier=pathao", staff)
     assert quote.status == 200, quote.body
     assert quote.json()["delivery_fee"]["amount"] == "60.00"  # Dhaka, up to 1 kg
@@ -273,7 +214,7 @@ def test_staff_quote_and_a_pathao_5xx_is_unconfirmed_until_staff_release_it(
 
 
 def test_a_lost_webhook_is_caught_up_by_asking_pathao(pathao, server_key, staff):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     booked = book(order, staff)
     control(pathao, "config", {"webhook_url": ""})  # Pathao's webhooks never arrive
     lost = advance(pathao, booked["consignment_id"], "order.in-transit")
@@ -291,7 +232,7 @@ def test_a_lost_webhook_is_caught_up_by_asking_pathao(pathao, server_key, staff)
 def test_pathao_has_no_cancel_api_so_staff_cancel_in_its_panel_and_record_it(
     pathao, server_key, staff
 ):
-    order = packed_cod_order(server_key, staff)
+    order = cod_order_to_gulshan(server_key, staff)
     booked = book(order, staff)
     path = f"/consignments/{booked['id']}/cancel"
     at_pathao = console("POST", path, staff, {"at_courier": True})
