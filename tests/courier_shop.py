@@ -170,8 +170,8 @@ def pathao_served(monkeypatch, *, http_timeout: float):
         sim.stop()
 
 
-def redx_config_set(monkeypatch, url: str, *, http_timeout: float = 2.0) -> None:
-    """Points the RedX adapter at a simulator served at `url`."""
+def redx_config(url: str, **overrides) -> RedxConfig:
+    """The RedX settings for a simulator served at `url`, as `zest dev` makes them."""
     values = redx_sim_module.env(url)
     config = RedxConfig(
         base_url=values["REDX_BASE_URL"],
@@ -179,9 +179,14 @@ def redx_config_set(monkeypatch, url: str, *, http_timeout: float = 2.0) -> None
         pickup_store_id=int(values["REDX_PICKUP_STORE_ID"]),
         pickup_area_id=int(values["REDX_PICKUP_AREA_ID"]),
         webhook_token=values["REDX_WEBHOOK_TOKEN"],
-        http_timeout=http_timeout,
+        http_timeout=2.0,
     )
-    monkeypatch.setattr(conf, "redx_config", config)
+    return dataclasses.replace(config, **overrides)
+
+
+def redx_config_set(monkeypatch, url: str, **overrides) -> None:
+    """Points the RedX adapter at a simulator served at `url`."""
+    monkeypatch.setattr(conf, "redx_config", redx_config(url, **overrides))
 
 
 def steadfast_config_set(monkeypatch, url: str, *, sim_tracking: bool = False, **overrides) -> None:

@@ -3,7 +3,6 @@ cancel, refusals and outages), and RedX's webhook through our function."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import time
 from decimal import Decimal
@@ -13,10 +12,10 @@ import pytest
 
 from devtools.courier_sims import redx as sim_module
 from devtools.courier_sims.redx import start_redx_simulator
-from lib.conf import RedxConfig
 from lib.couriers.base import CourierError, Parcel
 from lib.couriers.redx import RedxCourier
 from lib.couriers.redx_areas import AREAS_KEY
+from tests.courier_shop import parcel_advance, redx_config
 
 _orders = itertools.count(1)
 
@@ -33,21 +32,8 @@ def sim(running, kv):
     return running
 
 
-def settings(sim, **overrides) -> RedxConfig:
-    values = sim_module.env(sim.url)
-    config = RedxConfig(
-        base_url=values["REDX_BASE_URL"],
-        access_token=values["REDX_ACCESS_TOKEN"],
-        pickup_store_id=int(values["REDX_PICKUP_STORE_ID"]),
-        pickup_area_id=int(values["REDX_PICKUP_AREA_ID"]),
-        webhook_token=values["REDX_WEBHOOK_TOKEN"],
-        http_timeout=2.0,
-    )
-    return dataclasses.replace(config, **overrides)
-
-
 def redx(sim, **overrides) -> RedxCourier:
-    return RedxCourier(config=settings(sim, **overrides))
+    return RedxCourier(config=redx_config(sim.url, **overrides))
 
 
 def parcel(**overrides) -> Parcel:
@@ -71,16 +57,6 @@ def parcel(**overrides) -> Parcel:
 def sim_parcel(sim, tracking_id: str) -> dict:
     reply = httpx.get(f"{sim.url}/__sim/parcels/{tracking_id}", timeout=5)
     assert reply.status_code == 200
-    return reply.json()
-
-
-def advance(sim, tracking_id: str, status: str, **extra) -> dict:
-    reply = httpx.post(
-        f"{sim.url}/__sim/parcels/{tracking_id}/advance",
-        json={"status": status, **extra},
-        timeout=15,
-    )
-    assert reply.status_code == 200, reply.text
     return reply.json()
 
 
@@ -174,7 +150,7 @@ def test_track_reads_parcel_info_and_maps_the_status(sim):
     assert (update.state, update.raw_status) == ("booked", "pickup-pending")
     assert update.delivery_fee == Decimal("100")
     assert update.collected_amount is None
-    advance(sim, booking.consignment_id, "delivered")
+    parcel_advance(sim, booking.consignment_id, "delivered")
     delivered = courier.track(consignment_id=booking.consignment_id)
     assert (delivered.state, delivered.collected_amount) == ("delivered", Decimal("1250.00"))
     assert delivered.merchant_order_id.startswith("ZS-RX-")
@@ -203,7 +179,7 @@ def test_every_documented_status_maps_and_others_are_unknown(sim):
 def test_history_lists_the_tracking_lines(sim):
     courier = redx(sim)
     booking = courier.book(parcel=parcel())
-    advance(sim, booking.consignment_id, "ready-for-delivery")
+    parcel_advance(sim, booking.consignment_id, "ready-for-delivery")
     history = courier.history(consignment_id=booking.consignment_id)
     assert [line.message_en for line in history] == [
         "Parcel is created and waiting for pickup",
@@ -219,7 +195,7 @@ def test_cancel_before_pickup_and_refused_after(sim):
     courier.cancel(consignment_id=booking.consignment_id)
     assert sim_parcel(sim, booking.consignment_id)["status"] == "cancelled"
     picked = courier.book(parcel=parcel())
-    advance(sim, picked.consignment_id, "ready-for-delivery")
+    parcel_advance(sim, picked.consignment_id, "ready-for-delivery")
     with pytest.raises(CourierError) as refused:
         courier.cancel(consignment_id=picked.consignment_id)
     assert (refused.value.code, refused.value.retryable) == ("courier_rejected", False)

@@ -16,50 +16,31 @@ from django.utils import timezone
 import api.cron_outbox
 import api.sms_admin
 from db.models import OutboxMessage, OutboxStatus
-from devtools.sms_sims import gateway as sim_module
-from devtools.sms_sims.gateway import PERMANENT_FAILURE_NUMBER, start_sms_simulator
+from devtools.sms_sims.gateway import PERMANENT_FAILURE_NUMBER
 from lib import conf
 from lib.outbox import outbox_dispatch
 from lib.sms.base import SmsError, sms_segments
 from lib.sms.registry import sms_gateway
 from lib.sms.services import SMS_TOPIC, sms_enqueue, sms_number
+from tests import courier_shop
+from tests.courier_shop import sms_backend_use, sms_running
 from tests.payment_shop import signed_in
 from tests.support import call
 
 pytestmark = pytest.mark.django_db
+__all__ = ["sms_running"]  # the SMS simulator's fixture used here
 
 TIMEOUT = 0.5  # seconds our gateway calls wait in these tests
 BACKENDS = ("sslwireless", "smsnetbd", "bulksmsbd")
 NUMBER = "8801712345678"
 CRON = {"Authorization": "Bearer test-cron-secret"}
 
-
-@pytest.fixture(scope="module")
-def running():
-    with start_sms_simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def sim(running, kv):
-    running.reset()
-    return running
+sim = courier_shop.sms_sim  # fixture
 
 
 def use_backend(monkeypatch, sim, backend: str, **overrides) -> None:
     """Point the settings at the simulator for `backend` (as `zest dev` does)."""
-    settings = {
-        name.lower(): value
-        for name, value in sim_module.env(sim.url, backend).items()
-        if name != "SMS_BACKEND"
-    }
-    monkeypatch.setattr(
-        conf,
-        "sms_config",
-        dataclasses.replace(
-            conf.sms_config, backend=backend, http_timeout=TIMEOUT, **{**settings, **overrides}
-        ),
-    )
+    sms_backend_use(monkeypatch, sim, backend, **{"http_timeout": TIMEOUT, **overrides})
 
 
 def queue(to: str = NUMBER, text: str = "Your Zest Store code is 123456", **extra) -> OutboxMessage:
