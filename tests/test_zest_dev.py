@@ -154,9 +154,13 @@ _buyers = itertools.count(1)
 METHOD_PROVIDER = {"rocket": "sslcommerz"}  # Rocket is paid through SSLCommerz
 
 
-def place_wallet_order(storefront, product: dict, method: str) -> tuple[str, str]:
+def storefront_order(
+    storefront, product: dict, method: str, *, phone_prefix: str, key: str, **address
+) -> tuple[dict, str]:
+    """A new buyer's order of one `product`, placed in the storefront with a phone starting
+    `phone_prefix` (and any other `address` fields): the checkout's answer and that phone."""
     buyer = next(_buyers)
-    phone = f"0171{buyer:07d}"
+    phone = f"{phone_prefix}{buyer:07d}"
     reply = storefront.post(
         "/api/v1/checkout/orders",
         json={
@@ -167,14 +171,19 @@ def place_wallet_order(storefront, product: dict, method: str) -> tuple[str, str
                 "address_line1": "House 12, Road 5, Dhanmondi",
                 "division": "Dhaka",
                 "district": "Dhaka",
+                **address,
             },
             "email": f"buyer{buyer}@zest.test",
             "payment_method": method,
         },
-        headers={"Idempotency-Key": f"zest-dev-order-{method}-{buyer:04d}"},
+        headers={"Idempotency-Key": f"zest-dev-order-{key}-{buyer:04d}"},
     )
     assert reply.status_code == 201, reply.text
-    order = reply.json()
+    return reply.json(), phone
+
+
+def place_wallet_order(storefront, product: dict, method: str) -> tuple[str, str]:
+    order, phone = storefront_order(storefront, product, method, phone_prefix="0171", key=method)
     assert (order["status"], order["payment_method"]) == ("awaiting_payment", method)
     return order["number"], phone
 
@@ -316,26 +325,16 @@ def test_a_cod_order_is_delivered_by_the_steadfast_simulator_zest_dev_started(
         "X-API-Secret": zest_dev.printed(r"^\s+X-API-Secret: (\S+)$"),
         "Authorization": f"Bearer {signed_in.json()['tokens']['access_token']}",
     }
-    buyer = next(_buyers)
-    placed = storefront.post(
-        "/api/v1/checkout/orders",
-        json={
-            "lines": [{"product_id": product["id"], "quantity": 1}],
-            "address": {
-                "full_name": "Nusrat Jahan",
-                "phone": f"0181{buyer:07d}",
-                "address_line1": "House 4, Bank Colony",
-                "division": "Dhaka",
-                "district": "Dhaka",
-                "upazila": "Savar",
-            },
-            "email": f"buyer{buyer}@zest.test",
-            "payment_method": "cod",
-        },
-        headers={"Idempotency-Key": f"zest-dev-order-steadfast-{buyer:04d}"},
+    placed, _phone = storefront_order(
+        storefront,
+        product,
+        "cod",
+        phone_prefix="0181",
+        key="steadfast",
+        address_line1="House 4, Bank Colony",
+        upazila="Savar",
     )
-    assert placed.status_code == 201, placed.text
-    number = placed.json()["number"]
+    number = placed["number"]
     packed = storefront.post(
         f"/api/v1/admin/orders/{number}/transition", json={"to_status": "processing"}, headers=staff
     )
@@ -373,26 +372,8 @@ def test_a_cod_orders_sms_lands_in_the_sms_simulator_zest_dev_started(
     """Placing a COD order sends its "placed" SMS right after the response (no cron needed):
     it is on the simulator's inbox page (Bangla-capable) and printed by the dev server."""
     inbox = zest_dev.printed(r"^SMS simulator inbox \(.*\): (http://\S+)/$")
-    buyer = next(_buyers)
-    phone = f"0191{buyer:07d}"
-    placed = storefront.post(
-        "/api/v1/checkout/orders",
-        json={
-            "lines": [{"product_id": product["id"], "quantity": 1}],
-            "address": {
-                "full_name": "Nusrat Jahan",
-                "phone": phone,
-                "address_line1": "House 12, Road 5, Dhanmondi",
-                "division": "Dhaka",
-                "district": "Dhaka",
-            },
-            "email": f"buyer{buyer}@zest.test",
-            "payment_method": "cod",
-        },
-        headers={"Idempotency-Key": f"zest-dev-order-sms-{buyer:04d}"},
-    )
-    assert placed.status_code == 201, placed.text
-    number = placed.json()["number"]
+    placed, phone = storefront_order(storefront, product, "cod", phone_prefix="0191", key="sms")
+    number = placed["number"]
 
     assert zest_dev.wait_for(rf"\[SMS sslwireless -> \+880{phone[1:]}\] .*{number}")
     messages = httpx.get(f"{inbox}/__sim/messages", params={"to": phone}, timeout=30).json()
