@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
+import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from django.db import connection
 
 import api.couriers
 import api.orders
@@ -99,6 +102,30 @@ def booking(order: Order, headers: dict, courier: str, **options) -> WsgiRespons
     """Staff ask to book the order with `courier`; the admin API's reply, whatever it is."""
     body = {"order_number": order.number, "courier": courier}
     return couriers_admin("POST", "/consignments", headers, body, **options)
+
+
+def bookings_at_once(order: Order, headers: dict, courier: str, count: int = 6) -> list:
+    """`count` requests to book the order let go at the same moment, each on its own database
+    connection; their replies in the order they came back."""
+    barrier = threading.Barrier(count)
+    replies: list[WsgiResponse] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            reply = booking(order, headers, courier, isolated=True)
+        finally:
+            connection.close()
+        with lock:
+            replies.append(reply)
+
+    threads = [threading.Thread(target=attempt) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return replies
 
 
 def booked(order: Order, headers: dict, courier: str) -> dict:
@@ -205,18 +232,20 @@ def steadfast_config_set(monkeypatch, url: str, *, sim_tracking: bool = False, *
     monkeypatch.setattr(conf, "steadfast_config", dataclasses.replace(config, **overrides))
 
 
-@pytest.fixture(scope="module")
-def redx_webhook_server():
-    import api.webhooks.redx
-
-    with webhook_served(api.webhooks.redx.app, "redx-webhook") as server:
+@contextlib.contextmanager
+def simulator_posting_to_us(courier: str, start_simulator):
+    """A courier's simulator whose moves post to our webhook function for it, served over HTTP."""
+    webhooks = importlib.import_module(f"api.webhooks.{courier}")
+    with (
+        webhook_served(webhooks.app, f"{courier}-webhook") as hook,
+        start_simulator(webhook_url=f"{hook.url}/api/webhooks/{courier}") as server,
+    ):
         yield server
 
 
 @pytest.fixture(scope="module")
-def redx_running(redx_webhook_server):
-    webhook_url = f"{redx_webhook_server.url}/api/webhooks/redx"
-    with start_redx_simulator(webhook_url=webhook_url) as server:
+def redx_running():
+    with simulator_posting_to_us("redx", start_redx_simulator) as server:
         yield server
 
 

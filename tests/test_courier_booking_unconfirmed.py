@@ -8,12 +8,10 @@ HTTP against the couriers' simulators, with their slow and failing answers."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from db.models import Consignment, ConsignmentEvent, Order
@@ -23,13 +21,14 @@ from devtools.courier_sims.steadfast import start_steadfast_simulator
 from lib.couriers.poll import courier_poll
 from tests.courier_shop import (
     booking,
+    bookings_at_once,
     cod_order_processing,
     cod_order_to_gulshan,
     couriers_admin,
     pathao_served,
     redx_config_set,
+    simulator_posting_to_us,
     steadfast_config_set,
-    webhook_served,
 )
 from tests.pathao_sim import control
 from tests.payment_shop import signed_in
@@ -110,24 +109,7 @@ def test_a_pathao_create_answered_too_late_is_kept_and_filled_in_by_its_webhook(
 
 def test_concurrent_retries_of_an_unconfirmed_booking_send_no_create(pathao, server_key, staff):
     order, first = pathao_unconfirmed(pathao, server_key, staff)
-    barrier = threading.Barrier(6)
-    replies: list = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            reply = booking(order, staff, "pathao", isolated=True)
-        finally:
-            connection.close()
-        with lock:
-            replies.append(reply)
-
-    threads = [threading.Thread(target=attempt) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    replies = bookings_at_once(order, staff, "pathao")
 
     assert [reply.status for reply in replies] == [202] * 6
     assert {reply.json()["id"] for reply in replies} == {first["id"]}
@@ -210,12 +192,7 @@ def test_only_staff_release_an_unconfirmed_booking(pathao, server_key, staff):
 
 @pytest.fixture
 def redx(kv, monkeypatch):
-    import api.webhooks.redx
-
-    with (
-        webhook_served(api.webhooks.redx.app, "redx-webhook") as hook,
-        start_redx_simulator(webhook_url=f"{hook.url}/api/webhooks/redx") as sim,
-    ):
+    with simulator_posting_to_us("redx", start_redx_simulator) as sim:
         redx_config_set(monkeypatch, sim.url, http_timeout=TIMEOUT)
         yield sim
 

@@ -6,7 +6,6 @@ poll cron, and the webhook handler's refusals."""
 from __future__ import annotations
 
 import itertools
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -25,7 +24,7 @@ from devtools.courier_sims import steadfast as sim_module
 from devtools.courier_sims.steadfast import start_steadfast_simulator
 from lib.access.sessions import session_start
 from lib.orders.state import order_transition
-from tests.courier_shop import booking, couriers_admin, steadfast_config_set
+from tests.courier_shop import booking, bookings_at_once, couriers_admin, steadfast_config_set
 from tests.support import call
 from tests.test_orders import make_order, vendor
 
@@ -120,24 +119,7 @@ def test_concurrent_bookings_of_one_order_make_one_parcel(sim, person):
     staff = person()
     order = packed()
     sim.slow_next("create_order", 0.6)  # the first booking holds its claim a while
-    barrier = threading.Barrier(6)
-    replies: list = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            reply = booking(order, staff, "steadfast", isolated=True)
-        finally:
-            connection.close()
-        with lock:
-            replies.append(reply)
-
-    threads = [threading.Thread(target=attempt) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    replies = bookings_at_once(order, staff, "steadfast")
 
     assert sim.hits("create_order") == 1
     assert len(sim.parcels) == 1

@@ -27,7 +27,6 @@ from tests.courier_shop import (
     parcel_advance,
     redx_book,
     redx_running,
-    redx_webhook_server,
     sms_backend_use,
     sms_running,
     sms_sim,
@@ -35,12 +34,7 @@ from tests.courier_shop import (
 from tests.payment_shop import order_place, shop_product, signed_in
 from tests.support import call
 
-__all__ = [
-    "redx_running",
-    "redx_webhook_server",
-    "sms_running",
-    "sms_sim",
-]  # simulator fixtures used here
+__all__ = ["redx_running", "sms_running", "sms_sim"]  # the simulators' fixtures used here
 
 redx = courier_shop.redx  # fixture
 

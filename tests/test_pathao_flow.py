@@ -16,7 +16,7 @@ import api.orders
 import api.webhooks.pathao
 from db.models import Consignment, ConsignmentEvent, Order, OrderStatusEvent, Payment
 from lib.couriers.pathao import INTEGRATION_HEADER
-from tests.courier_shop import booked, cod_order_to_gulshan, pathao_served
+from tests.courier_shop import booked, cod_order_to_gulshan, couriers_admin, pathao_served
 from tests.pathao_sim import control
 from tests.payment_shop import signed_in
 from tests.support import call
@@ -184,30 +184,24 @@ def test_replayed_late_and_unknown_webhooks_change_nothing_and_the_payout_is_rec
     assert Decimal(again.json()["items"][0]["amount"]["amount"]) == int(order.total_amount)
 
 
-def console(method: str, path: str, staff, body: dict | None = None):
-    return call(
-        api.couriers.app, method, f"/api/v1/admin/couriers{path}", json_body=body, headers=staff
-    )
-
-
 def test_staff_quote_and_a_pathao_5xx_is_unconfirmed_until_staff_release_it(
     pathao, server_key, staff
 ):
     order = cod_order_to_gulshan(server_key, staff)
-    quote = console("GET", f"/quote?order={order.number}&courier=pathao", staff)
+    quote = couriers_admin("GET", f"/quote?order={order.number}&courier=pathao", staff)
     assert quote.status == 200, quote.body
     assert quote.json()["delivery_fee"]["amount"] == "60.00"  # Dhaka, up to 1 kg
     assert quote.json()["cod_fee"]["amount"] == str(
         (order.total_amount / 100).quantize(Decimal("0.01"))
     )
     control(pathao, "fail", {"route": "orders", "status": 502})
-    unconfirmed = console(
+    unconfirmed = couriers_admin(
         "POST", "/consignments", staff, {"order_number": order.number, "courier": "pathao"}
     )
     assert unconfirmed.status == 202, unconfirmed.body
     assert unconfirmed.json()["state"] == "booking_unconfirmed"
     assert pathao.sim.parcels == {}  # staff see none in Pathao's panel
-    released = console("POST", f"/consignments/{unconfirmed.json()['id']}/release", staff)
+    released = couriers_admin("POST", f"/consignments/{unconfirmed.json()['id']}/release", staff)
     assert released.status == 200, released.body
     booked = book(order, staff)
     assert booked["state"] == "booked" and len(pathao.sim.parcels) == 1
@@ -219,7 +213,7 @@ def test_a_lost_webhook_is_caught_up_by_asking_pathao(pathao, server_key, staff)
     control(pathao, "config", {"webhook_url": ""})  # Pathao's webhooks never arrive
     lost = advance(pathao, booked["consignment_id"], "order.in-transit")
     assert lost["accepted"] is False
-    refreshed = console("POST", f"/consignments/{booked['id']}/refresh", staff)
+    refreshed = couriers_admin("POST", f"/consignments/{booked['id']}/refresh", staff)
     assert refreshed.status == 200, refreshed.body
     assert (refreshed.json()["state"], refreshed.json()["raw_status"]) == (
         "in_transit",
@@ -235,11 +229,11 @@ def test_pathao_has_no_cancel_api_so_staff_cancel_in_its_panel_and_record_it(
     order = cod_order_to_gulshan(server_key, staff)
     booked = book(order, staff)
     path = f"/consignments/{booked['id']}/cancel"
-    at_pathao = console("POST", path, staff, {"at_courier": True})
+    at_pathao = couriers_admin("POST", path, staff, {"at_courier": True})
     assert at_pathao.status == 409, at_pathao.body
     assert at_pathao.json()["error"]["code"] == "courier_unsupported"
     assert Consignment.objects.get(pk=booked["id"]).state == "booked"
-    recorded = console("POST", path, staff, {"at_courier": False})
+    recorded = couriers_admin("POST", path, staff, {"at_courier": False})
     assert recorded.status == 200, recorded.body
     assert recorded.json()["state"] == "cancelled"
     echo = advance(pathao, booked["consignment_id"], "order.pickup-cancelled")

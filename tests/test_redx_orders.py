@@ -20,11 +20,10 @@ from tests.courier_shop import (
     parcel_advance,
     redx_book,
     redx_running,
-    redx_webhook_server,
     timeline,
 )
 
-__all__ = ["redx_running", "redx_webhook_server"]  # RedX simulator fixtures used here
+__all__ = ["redx_running"]  # RedX simulator fixtures used here
 
 people = payment_shop.people  # fixture
 sim = courier_shop.redx  # fixture

@@ -20,9 +20,9 @@ from tests.courier_shop import (
     consignment_booked,
     couriers_admin,
     parcel_advance,
+    simulator_posting_to_us,
     steadfast_config_set,
     timeline,
-    webhook_served,
 )
 
 people = payment_shop.people  # fixture
@@ -30,17 +30,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module")
-def webhook_server():
-    import api.webhooks.steadfast
-
-    with webhook_served(api.webhooks.steadfast.app, "steadfast-webhook") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def running(webhook_server):
-    url = f"{webhook_server.url}/api/webhooks/steadfast"
-    with start_steadfast_simulator(webhook_url=url) as server:
+def running():
+    with simulator_posting_to_us("steadfast", start_steadfast_simulator) as server:
         yield server
 
 

@@ -154,6 +154,14 @@ _buyers = itertools.count(1)
 METHOD_PROVIDER = {"rocket": "sslcommerz"}  # Rocket is paid through SSLCommerz
 
 
+def account_of(storefront, signed_in: httpx.Response) -> dict:
+    """The account a sign-in's answer opened a session for, as /auth/me shows it."""
+    access_token = signed_in.json()["tokens"]["access_token"]
+    me = storefront.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {access_token}"})
+    assert me.status_code == 200, me.text
+    return me.json()
+
+
 def storefront_order(
     storefront, product: dict, method: str, *, phone_prefix: str, key: str, **address
 ) -> tuple[dict, str]:
@@ -258,12 +266,8 @@ def test_the_sign_in_stand_in_zest_dev_started_signs_a_user_in(zest_dev, storefr
 
     assert reply.status_code == 200, reply.text
     assert reply.json()["created"] is True
-    me = storefront.get(
-        "/api/v1/auth/me",
-        headers={"Authorization": f"Bearer {reply.json()['tokens']['access_token']}"},
-    )
-    assert me.status_code == 200, me.text
-    assert me.json()["email"] == "dev.signin@zest.test"
+    me = account_of(storefront, reply)
+    assert me["email"] == "dev.signin@zest.test"
 
 
 def test_recommendations_are_computed_on_the_first_run(zest_dev, storefront, product):
@@ -303,12 +307,8 @@ def test_continue_with_phone_through_the_sms_simulator_zest_dev_started(zest_dev
 
     assert reply.status_code == 200, reply.text
     assert reply.json()["created"] is True
-    me = storefront.get(
-        "/api/v1/auth/me",
-        headers={"Authorization": f"Bearer {reply.json()['tokens']['access_token']}"},
-    )
-    assert me.status_code == 200, me.text
-    assert (me.json()["email"], me.json()["phone"]) == (None, "+8801911000111")
+    me = account_of(storefront, reply)
+    assert (me["email"], me["phone"]) == (None, "+8801911000111")
 
 
 def test_a_cod_order_is_delivered_by_the_steadfast_simulator_zest_dev_started(
