@@ -38,7 +38,6 @@ Run it standalone with `python -m devtools.blob_emulator [--port 3033] [--dir .z
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -59,6 +58,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from wsgiref.simple_server import WSGIServer
 
+from devtools.sim_runner import assignments, command_line, serve_until_interrupted
 from devtools.wsgi_server import (
     BackgroundServer,
     Environ,
@@ -559,23 +559,14 @@ def start_blob_emulator(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3033)
+    parser = command_line(__doc__, port=3033)
     parser.add_argument("--dir", type=Path, default=None, help="keep blobs here (else in memory)")
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     args = parser.parse_args(argv)
     server = start_blob_emulator(
         store_dir=args.dir, token=args.token, host=args.host, port=args.port
     )
-    for name, value in server.env.items():
-        print(f"{name}={value}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_interrupted(server, *assignments(server.env))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Run it standalone with `python -m devtools.oauth_provider [--port 3044]`.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -51,6 +50,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from devtools.sim_runner import assignments, command_line, serve_until_interrupted
 from devtools.wsgi_server import (
     BackgroundServer,
     Environ,
@@ -411,19 +411,14 @@ def local_oauth_provider_start() -> tuple[dict[str, str], OAuthProviderServer | 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3044)
-    args = parser.parse_args()
+    args = command_line(__doc__, port=3044).parse_args()
     provider = start_oauth_provider(args.host, args.port)
-    print(f"OAuth provider stand-in on {provider.url}; configure the API with:")
-    for name, value in provider.env().items():
-        print(f"  {name}={value}")
-    print(f'Tokens: curl -X POST {provider.url}/_issue/google -d \'{{"email": "a@example.com"}}\'')
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        provider.stop()
+    serve_until_interrupted(
+        provider,
+        f"OAuth provider stand-in on {provider.url}; configure the API with:",
+        *assignments(provider.env(), indent="  "),
+        f'Tokens: curl -X POST {provider.url}/_issue/google -d \'{{"email": "a@example.com"}}\'',
+    )
 
 
 if __name__ == "__main__":

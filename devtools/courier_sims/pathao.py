@@ -35,7 +35,6 @@ Run it standalone: `python -m devtools.courier_sims.pathao [--port 8796] [--webh
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import re
@@ -50,7 +49,13 @@ from typing import Any
 
 from devtools.courier_sims import pathao_data as data
 from devtools.courier_sims.pathao_webhooks import DHAKA, PathaoWebhooks
-from devtools.wsgi_server import BackgroundServer, json_response, start_server
+from devtools.sim_runner import (
+    SimulatorServer,
+    assignments,
+    command_line,
+    serve_until_interrupted,
+)
+from devtools.wsgi_server import json_response
 
 API = "/aladdin/api/v1/"
 CLIENT_ID = "sim-pathao-client"
@@ -333,14 +338,7 @@ class PathaoSimulator(PathaoWebhooks):
         return 200, ok(answer)
 
 
-class PathaoSimulatorServer(BackgroundServer):
-    sim: PathaoSimulator
-
-    def __getattr__(self, name: str) -> Any:  # the simulator's state and hooks
-        if name == "sim":
-            raise AttributeError(name)
-        return getattr(self.sim, name)
-
+class PathaoSimulatorServer(SimulatorServer[PathaoSimulator]):
     def env(self) -> dict[str, str]:
         return env(self.url)
 
@@ -351,11 +349,7 @@ def start_pathao_simulator(
     """Serve a fresh simulator on a daemon thread; `.url` is the PATHAO_BASE_URL to use and
     `webhook_url` where its webhooks go (settable later through `/__sim/config`)."""
     sim = PathaoSimulator(webhook_url=webhook_url)
-    server, thread = start_server(sim, host, port, name="pathao-simulator")
-    running = PathaoSimulatorServer(server, thread)
-    running.sim = sim
-    sim.url = running.url
-    return running
+    return PathaoSimulatorServer(sim, host, port, name="pathao-simulator")
 
 
 def env(url: str) -> dict[str, str]:
@@ -373,20 +367,12 @@ def env(url: str) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8796)
+    parser = command_line(__doc__, port=8796)
     parser.add_argument("--webhook-url", default="http://127.0.0.1:8000/api/webhooks/pathao")
     args = parser.parse_args()
     running = start_pathao_simulator(args.host, args.port, webhook_url=args.webhook_url)
-    print(f"Pathao simulator on {running.url}, webhooks to {args.webhook_url}")
-    for name, value in env(running.url).items():
-        print(f"{name}={value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        running.stop()
+    heading = f"Pathao simulator on {running.url}, webhooks to {args.webhook_url}"
+    serve_until_interrupted(running, heading, *assignments(env(running.url)))
 
 
 if __name__ == "__main__":

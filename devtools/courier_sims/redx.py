@@ -30,7 +30,6 @@ Run it standalone: `python -m devtools.courier_sims.redx [--port 8796] [--webhoo
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import threading
@@ -43,7 +42,13 @@ import httpx
 
 from devtools.courier_sims import redx_pages as pages
 from devtools.courier_sims.redx_api import RedxApi, now_iso
-from devtools.wsgi_server import BackgroundServer, json_response, start_server, status_line
+from devtools.sim_runner import (
+    SimulatorServer,
+    assignments,
+    command_line,
+    serve_until_interrupted,
+)
+from devtools.wsgi_server import json_response, status_line
 
 VERSION = "/v1.0.0-beta"
 ACCESS_TOKEN = "sim-redx-access-token"  # noqa: S105 - the simulator's, not a real secret
@@ -270,14 +275,7 @@ class RedxSimulator(RedxApi):
         return json_response(start_response, 404, {"message": "Not Found"})
 
 
-class RedxSimulatorServer(BackgroundServer):
-    sim: RedxSimulator
-
-    def __getattr__(self, name: str) -> Any:  # the hooks, straight from the simulator
-        if name == "sim":
-            raise AttributeError(name)
-        return getattr(self.sim, name)
-
+class RedxSimulatorServer(SimulatorServer[RedxSimulator]):
     def env(self) -> dict[str, str]:
         return env(self.url)
 
@@ -292,11 +290,7 @@ def start_redx_simulator(
     """Serve a fresh simulator on a daemon thread; `.url` is the REDX_BASE_URL to use. Moves
     POST the webhook to `webhook_url` (e.g. http://127.0.0.1:8000/api/webhooks/redx)."""
     sim = RedxSimulator(webhook_url=webhook_url, webhook_token=webhook_token)
-    server, thread = start_server(sim, host, port, name="redx-simulator")
-    running = RedxSimulatorServer(server, thread)
-    running.sim = sim
-    sim.url = running.url
-    return running
+    return RedxSimulatorServer(sim, host, port, name="redx-simulator")
 
 
 def env(url: str) -> dict[str, str]:
@@ -312,20 +306,12 @@ def env(url: str) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8796)
+    parser = command_line(__doc__, port=8796)
     parser.add_argument("--webhook-url", default="http://127.0.0.1:8000/api/webhooks/redx")
     args = parser.parse_args()
     running = start_redx_simulator(args.host, args.port, webhook_url=args.webhook_url)
-    print(f"RedX simulator on {running.url} (webhooks to {args.webhook_url})")
-    for name, value in env(running.url).items():
-        print(f"{name}={value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        running.stop()
+    heading = f"RedX simulator on {running.url} (webhooks to {args.webhook_url})"
+    serve_until_interrupted(running, heading, *assignments(env(running.url)))
 
 
 if __name__ == "__main__":

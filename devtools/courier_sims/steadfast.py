@@ -36,7 +36,6 @@ Run it standalone: `python -m devtools.courier_sims.steadfast [--port 8796] [--w
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import re
@@ -54,7 +53,13 @@ import httpx
 from devtools.courier_sims import steadfast_pages as pages
 from devtools.courier_sims.steadfast_control import ControlMixin, read_json
 from devtools.courier_sims.steadfast_ledger import LedgerMixin, money
-from devtools.wsgi_server import BackgroundServer, json_response, start_server
+from devtools.sim_runner import (
+    SimulatorServer,
+    assignments,
+    command_line,
+    serve_until_interrupted,
+)
+from devtools.wsgi_server import json_response
 
 API_KEY = "sim-steadfast-api-key"
 SECRET_KEY = "sim-steadfast-secret-key"  # noqa: S105
@@ -372,20 +377,13 @@ class SteadfastSimulator(LedgerMixin, ControlMixin):
         return sent
 
 
-class SteadfastSimulatorServer(BackgroundServer):
-    sim: SteadfastSimulator
-
+class SteadfastSimulatorServer(SimulatorServer[SteadfastSimulator]):
     @property
     def base_url(self) -> str:
         return f"{self.url}/api/v1"
 
     def env(self) -> dict[str, str]:
         return env(self.url, webhook_token=self.sim.webhook_token)
-
-    def __getattr__(self, name: str) -> Any:  # the hooks, straight from the simulator
-        if name == "sim":
-            raise AttributeError(name)
-        return getattr(self.sim, name)
 
 
 def start_steadfast_simulator(
@@ -398,11 +396,7 @@ def start_steadfast_simulator(
     """Serve a fresh simulator on a daemon thread; `.base_url` is the STEADFAST_BASE_URL and
     its moves POST to `webhook_url` (settable later: `.sim.webhook_url` or /__sim/webhook)."""
     sim = SteadfastSimulator(webhook_url=webhook_url, webhook_token=webhook_token)
-    server, thread = start_server(sim, host, port, name="steadfast-simulator")
-    running = SteadfastSimulatorServer(server, thread)
-    running.sim = sim
-    sim.url = running.url
-    return running
+    return SteadfastSimulatorServer(sim, host, port, name="steadfast-simulator")
 
 
 def env(url: str, *, webhook_token: str = WEBHOOK_TOKEN) -> dict[str, str]:
@@ -417,20 +411,12 @@ def env(url: str, *, webhook_token: str = WEBHOOK_TOKEN) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8796)
+    parser = command_line(__doc__, port=8796)
     parser.add_argument("--webhook", default="http://127.0.0.1:8000/api/webhooks/steadfast")
     args = parser.parse_args()
     running = start_steadfast_simulator(args.host, args.port, webhook_url=args.webhook)
-    print(f"Steadfast simulator on {running.url} (webhooks to {args.webhook})")
-    for name, value in running.env().items():
-        print(f"{name}={value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        running.stop()
+    heading = f"Steadfast simulator on {running.url} (webhooks to {args.webhook})"
+    serve_until_interrupted(running, heading, *assignments(running.env()))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Run it standalone: `python -m devtools.payment_sims.bkash [--port 8793]`.
 
 from __future__ import annotations
 
-import argparse
 import html
 import itertools
 import json
@@ -43,7 +42,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from devtools.wsgi_server import BackgroundServer, json_response, start_server, status_line
+from devtools.sim_runner import (
+    SimulatorServer,
+    assignments,
+    command_line,
+    serve_until_interrupted,
+)
+from devtools.wsgi_server import json_response, status_line
 
 PREFIX = "/tokenized/checkout/"
 VERSION = "v1.2.0-beta"
@@ -417,23 +422,13 @@ class BkashSimulator:
         return [data]
 
 
-class BkashSimulatorServer(BackgroundServer):
-    sim: BkashSimulator
-
-    def __getattr__(self, name: str) -> Any:  # the hooks, straight from the simulator
-        if name == "sim":
-            raise AttributeError(name)
-        return getattr(self.sim, name)
+class BkashSimulatorServer(SimulatorServer[BkashSimulator]):
+    """A running simulator: `.url` (BKASH_BASE_URL), `.sim`, its hooks read off the handle."""
 
 
 def start_bkash_simulator(host: str = "127.0.0.1", port: int = 0) -> BkashSimulatorServer:
     """Serve a fresh simulator on a daemon thread; `.url` is the BKASH_BASE_URL to use."""
-    sim = BkashSimulator()
-    server, thread = start_server(sim, host, port, name="bkash-simulator")
-    running = BkashSimulatorServer(server, thread)
-    running.sim = sim
-    sim.url = running.url
-    return running
+    return BkashSimulatorServer(BkashSimulator(), host, port, name="bkash-simulator")
 
 
 def env(url: str) -> dict[str, str]:
@@ -448,19 +443,11 @@ def env(url: str) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8793)
-    args = parser.parse_args()
+    args = command_line(__doc__, port=8793).parse_args()
     running = start_bkash_simulator(args.host, args.port)
-    print(f"bKash simulator on {running.url}")
-    for name, value in env(running.url).items():
-        print(f"{name}={value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        running.stop()
+    serve_until_interrupted(
+        running, f"bKash simulator on {running.url}", *assignments(env(running.url))
+    )
 
 
 if __name__ == "__main__":

@@ -43,14 +43,13 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from devtools.wsgi_server import (
-    BackgroundServer,
-    Environ,
-    StartResponse,
-    json_response,
-    start_server,
-    status_line,
+from devtools.sim_runner import (
+    SimulatorServer,
+    assignments,
+    command_line,
+    serve_until_interrupted,
 )
+from devtools.wsgi_server import Environ, StartResponse, json_response, status_line
 from lib.payments.nagad import (
     decrypt,
     encrypt,
@@ -365,14 +364,14 @@ class NagadSimulator:
         return json_response(start_response, 200, {"ok": True})
 
 
-class NagadSimulatorServer(BackgroundServer):
+class NagadSimulatorServer(SimulatorServer[NagadSimulator]):
     """A running simulator: `.url` (the base to pay at), `.api_url` (NAGAD_BASE_URL),
     `.sim` (hooks, payments), `.public_key_pem` (NAGAD_PUBLIC_KEY), `.env()`."""
 
-    def __init__(self, server, thread, sim: NagadSimulator, merchant_private_key_pem: str = ""):
-        super().__init__(server, thread)
-        self.sim = sim
-        sim.url = self.url
+    def __init__(
+        self, sim: NagadSimulator, host: str, port: int, merchant_private_key_pem: str = ""
+    ) -> None:
+        super().__init__(sim, host, port, name="nagad-simulator")
         self.api_url = f"{self.url}/api/dfs"
         self.public_key_pem = sim.public_key_pem
         self.merchant_private_key_pem = merchant_private_key_pem
@@ -401,20 +400,14 @@ def start_nagad_simulator(
         key = new_private_key()
         merchant_private, merchant_public_key_pem = private_pem(key), public_pem(key)
     sim = NagadSimulator(merchant_id=merchant_id, merchant_public_key_pem=merchant_public_key_pem)
-    server, thread = start_server(sim, host, port, name="nagad-simulator")
-    return NagadSimulatorServer(server, thread, sim, merchant_private)
+    return NagadSimulatorServer(sim, host, port, merchant_private)
 
 
 def main() -> None:  # pragma: no cover - manual use
-    server = start_nagad_simulator(port=DEFAULT_PORT)
-    print(f"Nagad simulator on {server.url}; point the adapter at it with:")
-    for name, value in server.env().items():
-        print(f"{name}={value.replace(chr(10), chr(92) + 'n')}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    args = command_line(__doc__, port=DEFAULT_PORT).parse_args()
+    server = start_nagad_simulator(host=args.host, port=args.port)
+    heading = f"Nagad simulator on {server.url}; point the adapter at it with:"
+    serve_until_interrupted(server, heading, *assignments(server.env()))
 
 
 if __name__ == "__main__":  # pragma: no cover

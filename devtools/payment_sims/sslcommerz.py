@@ -26,14 +26,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from devtools.wsgi_server import (
-    BackgroundServer,
-    Environ,
-    StartResponse,
-    json_response,
-    start_server,
-    status_line,
-)
+from devtools.sim_runner import SimulatorServer
+from devtools.wsgi_server import Environ, StartResponse, json_response, status_line
 from lib.conf import SslcommerzConfig
 from lib.payments.sslcommerz import sign
 
@@ -326,17 +320,9 @@ def html_response(start_response: StartResponse, status: int, body: str) -> list
     return [data]
 
 
-class SslcommerzSimulator(BackgroundServer):
-    def __init__(self, app: SslcommerzSim, host: str, port: int) -> None:
-        server, thread = start_server(app, host, port, name="sslcommerz-sim")
-        super().__init__(server, thread)
-        self.app = app
-        app.url = self.url
-        self.hooks = app.hooks
-        self.state = app.state
-
+class SslcommerzSimulator(SimulatorServer[SslcommerzSim]):
     def stop(self) -> None:
-        self.app.released.set()
+        self.sim.released.set()
         super().stop()
 
 
@@ -345,4 +331,4 @@ def start_sslcommerz_simulator(
 ) -> SslcommerzSimulator:
     """Serve the simulator on a daemon thread (`port=0` picks a free one); `.url`, `.hooks`,
     `.state`, `.stop()`."""
-    return SslcommerzSimulator(SslcommerzSim(**credentials), host, port)
+    return SslcommerzSimulator(SslcommerzSim(**credentials), host, port, name="sslcommerz-sim")

@@ -17,7 +17,8 @@ merchant timeout on a refund that did happen); `counts[kind]` counts the request
 init, status, refund, page). The same hooks over HTTP: `POST /__sim__/hooks {"fail": kind} |
 {"hang": kind, "seconds": n} | {"slow": kind, "seconds": n} | {"refuse": "refund", "reason":
 "..."} | {"tamper": txn_id, "amount": "1.00"} | {"reset": true}`.
-Run it alone: `python -m devtools.payment_sims.upay [port]` (port 8793 = UPAY_BASE_URL's default).
+Run it alone: `python -m devtools.payment_sims.upay [--port 8793]` (or the port alone; 8793 =
+UPAY_BASE_URL's default).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,14 +33,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from devtools.wsgi_server import (
-    BackgroundServer,
-    Environ,
-    StartResponse,
-    json_response,
-    start_server,
-    status_line,
-)
+from devtools.sim_runner import SimulatorServer, command_line, serve_until_interrupted
+from devtools.wsgi_server import Environ, StartResponse, json_response, status_line
 
 MERCHANT_ID = "UPAY-SIM-MERCHANT"
 MERCHANT_KEY = "upay-sim-merchant-key"
@@ -58,7 +52,7 @@ class UpaySimulator:
         self.merchant_id = merchant_id
         self.merchant_key = merchant_key
         self.token_ttl = token_ttl
-        self.base_url = ""
+        self.url = ""  # set when served (the pay page's absolute address)
         self.payments: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, float] = {}
         self.counts: Counter[str] = Counter()
@@ -224,7 +218,7 @@ class UpaySimulator:
                 "txn_id": txn_id,
                 "trx_id": payment["trx_id"],
                 "invoice_id": payment["invoice_id"],
-                "gateway_url": f"{self.base_url}/pay/{txn_id}",
+                "gateway_url": f"{self.url}/pay/{txn_id}",
             },
         }
 
@@ -361,12 +355,7 @@ def text_response(start_response: StartResponse, status: int, text: str) -> list
     return [data]
 
 
-class UpaySimulatorServer(BackgroundServer):
-    def __init__(self, sim: UpaySimulator, server, thread) -> None:
-        super().__init__(server, thread)
-        self.sim = sim
-        sim.base_url = self.url
-
+class UpaySimulatorServer(SimulatorServer[UpaySimulator]):
     def stop(self) -> None:
         self.sim._stopping.set()  # wake hung requests
         super().stop()
@@ -375,15 +364,17 @@ class UpaySimulatorServer(BackgroundServer):
 def start_upay_simulator(
     host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> UpaySimulatorServer:
-    sim = UpaySimulator(**options)
-    server, thread = start_server(sim, host, port, name="upay-simulator")
-    return UpaySimulatorServer(sim, server, thread)
+    return UpaySimulatorServer(UpaySimulator(**options), host, port, name="upay-simulator")
+
+
+def main() -> None:  # pragma: no cover - manual use
+    parser = command_line(__doc__, port=8793)
+    parser.add_argument("port_argument", nargs="?", type=int, metavar="port", help="as --port")
+    args = parser.parse_args()
+    port = args.port if args.port_argument is None else args.port_argument
+    running = start_upay_simulator(args.host, port)
+    serve_until_interrupted(running, f"Upay simulator on {running.url}")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    running = start_upay_simulator(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8793)
-    print(f"Upay simulator on {running.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        running.stop()
+    main()

@@ -31,14 +31,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
+from devtools.sim_runner import SimulatorServer
 from devtools.sms_sims.pages import html_response, inbox_page, index_page
-from devtools.wsgi_server import (
-    BackgroundServer,
-    Environ,
-    StartResponse,
-    json_response,
-    start_server,
-)
+from devtools.wsgi_server import Environ, StartResponse, json_response
 from lib.sms.base import sms_segments
 
 SSL_TOKEN = "ssl-sim-api-token"  # noqa: S105 - the simulator's, not a real secret
@@ -313,15 +308,7 @@ def request_data(environ: Environ) -> dict[str, Any]:
     return {**data, **{k: v[-1] for k, v in form.items()}}
 
 
-class SmsGatewaySimulator(BackgroundServer):
-    def __init__(self, app: SmsGatewaySim, host: str, port: int) -> None:
-        server, thread = start_server(app, host, port, name="sms-gateway-sim")
-        super().__init__(server, thread)
-        self.app = app
-        app.url = self.url
-        self.hooks = app.hooks
-        self.state = app.state
-
+class SmsGatewaySimulator(SimulatorServer[SmsGatewaySim]):
     def messages(self, to: str = "") -> list[dict[str, Any]]:
         with self.state.lock:
             return [m for m in self.state.messages if not to or m["to"] == to]
@@ -337,7 +324,7 @@ class SmsGatewaySimulator(BackgroundServer):
             self.state.sends = 0
 
     def stop(self) -> None:
-        self.app.released.set()
+        self.sim.released.set()
         super().stop()
 
 
@@ -346,7 +333,7 @@ def start_sms_simulator(
 ) -> SmsGatewaySimulator:
     """Serve the simulator on a daemon thread (`port=0` picks a free one); `.url`, `.hooks`,
     `.state`, `.messages(to)`, `.stop()`."""
-    return SmsGatewaySimulator(SmsGatewaySim(echo=echo), host, port)
+    return SmsGatewaySimulator(SmsGatewaySim(echo=echo), host, port, name="sms-gateway-sim")
 
 
 def env(url: str, backend: str = "sslwireless") -> dict[str, str]:

@@ -13,28 +13,25 @@ from __future__ import annotations
 
 from lib import conf
 from lib.sms.base import SmsError, SmsReceipt, sms_segments
-from lib.sms.http import require, sms_request
+from lib.sms.http import HttpSmsGateway, require
 
 SEND_PATH = "/api/smsapi"
 ACCEPTED = "202"
 RETRYABLE_CODES = frozenset({"1005", "1006", "1007"})
 
 
-class BulkSmsBdGateway:
+class BulkSmsBdGateway(HttpSmsGateway):
     name = "bulksmsbd"
 
     def __init__(self, *, base_url: str, api_key: str, sender_id: str, timeout: float) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url=base_url, timeout=timeout)
         self.api_key = api_key
         self.sender_id = sender_id
-        self.timeout = timeout
 
     def send(self, *, to: str, text: str, reference: str) -> SmsReceipt:
-        body = sms_request(
+        body = self.request(
             "POST",
-            self.base_url + SEND_PATH,
-            gateway=self.name,
-            timeout=self.timeout,
+            SEND_PATH,
             form={
                 "api_key": require(self.api_key, "BULKSMSBD_API_KEY", self.name),
                 "type": "text",

@@ -4,6 +4,7 @@
 4xx); a timeout, an unreachable host, a 5xx or a 429 raises a retryable `SmsError`
 (`sms_unavailable`), so the outbox tries again later. A timeout may hide a message the gateway
 did take: SSL Wireless refuses a second `csms_id` the same day, the others may send twice.
+`HttpSmsGateway` is the base of the adapters: their base URL, timeout and `request` to a path.
 """
 
 from __future__ import annotations
@@ -64,6 +65,23 @@ def sms_request(
             code="sms_bad_reply",  # a 2xx may have been sent: never risk sending it twice
         )
     return body
+
+
+class HttpSmsGateway:
+    """An SMS gateway reached over HTTP at `base_url` (its trailing slash dropped), each call
+    bounded by `timeout` seconds; a subclass names itself (`name`) and holds its credentials."""
+
+    name: str
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """`sms_request` to `path` under the base URL (`json_body`, `form`, `params`)."""
+        return sms_request(
+            method, self.base_url + path, gateway=self.name, timeout=self.timeout, **options
+        )
 
 
 def require(value: str, variable: str, gateway: str) -> str:

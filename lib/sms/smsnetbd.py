@@ -19,7 +19,7 @@ from typing import Any
 
 from lib import conf
 from lib.sms.base import SmsError, SmsReceipt, sms_segments
-from lib.sms.http import require, sms_request
+from lib.sms.http import HttpSmsGateway, require
 
 RETRYABLE_ERRORS = frozenset({409, 417})
 
@@ -31,19 +31,16 @@ def error_of(body: dict[str, Any]) -> int:
         return -1
 
 
-class SmsNetBdGateway:
+class SmsNetBdGateway(HttpSmsGateway):
     name = "smsnetbd"
 
     def __init__(self, *, base_url: str, api_key: str, sender_id: str, timeout: float) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url=base_url, timeout=timeout)
         self.api_key = api_key
         self.sender_id = sender_id
-        self.timeout = timeout
 
     def call(self, method: str, path: str, **options: Any) -> dict[str, Any]:
-        body = sms_request(
-            method, self.base_url + path, gateway=self.name, timeout=self.timeout, **options
-        )
+        body = self.request(method, path, **options)
         error = error_of(body)
         if error != 0:
             raise SmsError(

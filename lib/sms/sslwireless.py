@@ -18,28 +18,25 @@ from typing import Any
 
 from lib import conf
 from lib.sms.base import SmsError, SmsReceipt, sms_segments
-from lib.sms.http import require, sms_request
+from lib.sms.http import HttpSmsGateway, require
 
 SEND_PATH = "/api/v3/send-sms"
 RETRYABLE_CODES = frozenset({"4029", "4030", "4031", "5000"})
 DUPLICATE_CODE = "4023"
 
 
-class SslWirelessGateway:
+class SslWirelessGateway(HttpSmsGateway):
     name = "sslwireless"
 
     def __init__(self, *, base_url: str, api_token: str, sid: str, timeout: float) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url=base_url, timeout=timeout)
         self.api_token = api_token
         self.sid = sid
-        self.timeout = timeout
 
     def send(self, *, to: str, text: str, reference: str) -> SmsReceipt:
-        body = sms_request(
+        body = self.request(
             "POST",
-            self.base_url + SEND_PATH,
-            gateway=self.name,
-            timeout=self.timeout,
+            SEND_PATH,
             json_body={
                 "api_token": require(self.api_token, "SSLWIRELESS_API_TOKEN", self.name),
                 "sid": require(self.sid, "SSLWIRELESS_SID", self.name),
