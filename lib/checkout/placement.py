@@ -32,6 +32,7 @@ from lib.email import bilingual_email, email_enqueue
 from lib.errors import ApiError, Conflict, NotFound
 from lib.kv import get_kv
 from lib.money import format_bdt
+from lib.orders.hooks import order_placed_hooks_run
 from lib.orders.notifications import order_notify
 from lib.orders.numbers import order_number_next, order_number_resync
 from lib.orders.stock import order_stock_allocate
@@ -278,6 +279,7 @@ def order_place_once(request: PlaceRequest) -> Order:
                 user_id=request.user_id,
             )
         fraud_record(order=order, result=verdict)
+        order_placed_hooks_run(order, request)
         placed_email(order, request)
         order_notify(order, event, channels=("sms",))  # the email is placed_email's
         if request.cart_key:

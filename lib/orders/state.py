@@ -23,6 +23,7 @@ from db.models import (
 from lib.access.context import AccessClaims
 from lib.access.permissions import has_permission, vendor_access_check
 from lib.errors import ApiError, Conflict
+from lib.orders.hooks import order_status_hooks_run
 from lib.orders.notifications import order_notify
 from lib.orders.stock import order_stock_release, order_stock_ship
 
@@ -124,6 +125,7 @@ def order_transition(
         event = OrderStatusEvent.objects.create(
             order=locked, from_status=from_status, to_status=to_status, note=note, actor_id=actor_id
         )
+        order_status_hooks_run(locked, event)
         if notify:
             order_notify(locked, event)
     order.status, order.payment_status = locked.status, locked.payment_status
