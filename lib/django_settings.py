@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -58,7 +60,8 @@ APPEND_SLASH = False  # Vercel cron does not follow redirects; API paths are exa
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Email templates (lib/notifications/templates/email/).
+        "DIRS": [str(Path(__file__).resolve().parent / "notifications" / "templates")],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

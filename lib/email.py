@@ -1,31 +1,96 @@
-"""Email: composed in English and Bangla, queued in the outbox, sent with Django's mail API.
+"""Email: rendered from Django templates (HTML + plain text) in the reader's language, queued
+in the outbox, sent with Django's mail API.
 
-The backend comes from the settings (`EMAIL_BACKEND`: the console locally, an SMTP or API
-provider in production, the captured `django.core.mail.outbox` in tests).
+Templates live in `lib/notifications/templates/email/`: `<name>_subject.txt`, `<name>.txt` and
+`<name>.html` (extending `base.html`), each holding the English and the Bangla text (the
+context's `bn` picks one). They render when queued, inside the caller's transaction, so the
+message sent is the one the change described, whatever happens to the rows later.
+
+The backend comes from the settings (`EMAIL_BACKEND`, or a django-anymail provider chosen by
+`EMAIL_PROVIDER`): the console locally, the captured `django.core.mail.outbox` in tests.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from email.utils import make_msgid
 from typing import Any
 
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
 
-from db.models import OutboxMessage
+from db.models import Notification, NotificationChannel, NotificationDelivery, OutboxMessage
 from lib.conf import config
 from lib.i18n import Language
 from lib.outbox import outbox_enqueue
 
 EMAIL_TOPIC = "email.send"
-# Between the two languages of one email.
+# Between the two languages of one plain bilingual email (`bilingual_email`).
 LANGUAGE_DIVIDER = "\n\n— — —\n\n"
+BLANK_LINES = re.compile(r"\n{3,}")
 
 # (subject, body) in English and in Bangla
 Texts = tuple[tuple[str, str], tuple[str, str]]
 
 
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def email_render(template: str, *, language: Language, context: dict[str, Any]) -> RenderedEmail:
+    """The `template` email in `language`: the context gains `language` and `bn`."""
+    bn = language == "bn"
+    full = {**context, "language": "bn" if bn else "en", "bn": bn}
+    subject = render_to_string(f"email/{template}_subject.txt", full)
+    text = render_to_string(f"email/{template}.txt", full)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=BLANK_LINES.sub("\n\n", text).strip() + "\n",
+        html=render_to_string(f"email/{template}.html", full),
+    )
+
+
+def email_queue(
+    *,
+    to: str,
+    template: str,
+    language: Language,
+    context: dict[str, Any],
+    dedupe_key: str,
+    kind: str,
+    user_id: object | None = None,
+    notification: Notification | None = None,
+    wanted: bool = True,
+) -> NotificationDelivery | None:
+    """Render the `template` email and queue it (with its delivery record) in the caller's
+    transaction, once per `dedupe_key`; `wanted=False` records it as skipped by preference."""
+    from lib.notifications.deliveries import delivery_queue
+
+    payload: dict[str, Any] = {}
+    if wanted:
+        email = email_render(template, language=language, context=context)
+        payload = {"to": [to], "subject": email.subject, "body": email.text, "html": email.html}
+    return delivery_queue(
+        channel=NotificationChannel.EMAIL,
+        topic=EMAIL_TOPIC,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        kind=kind,
+        user_id=user_id,
+        notification=notification,
+        recipient=to,
+        wanted=wanted,
+    )
+
+
 def bilingual_email(texts: Texts, *, language: Language, **params: str) -> dict[str, str]:
     """Subject and body in both languages, the reader's own first; `params` fill the
-    `{placeholders}` of both (pass Bangla-digit variants as `<name>_bn`)."""
+    `{placeholders}` of both (pass Bangla-digit variants as `<name>_bn`). For staff notices
+    that are not templated."""
     (subject_en, body_en), (subject_bn, body_bn) = texts
     bangla_params = {name: params.get(f"{name}_bn", value) for name, value in params.items()}
     english = (subject_en.format(**params), body_en.format(**params))
@@ -35,21 +100,46 @@ def bilingual_email(texts: Texts, *, language: Language, **params: str) -> dict[
 
 
 def email_enqueue(
-    *, to: str, subject: str, body: str, dedupe_key: str | None = None
+    *, to: str, subject: str, body: str, html: str = "", dedupe_key: str | None = None
 ) -> OutboxMessage:
-    """Queue one email in the caller's transaction; it is sent after the response."""
-    return outbox_enqueue(
-        EMAIL_TOPIC, {"to": [to], "subject": subject, "body": body}, dedupe_key=dedupe_key
+    """Queue one already composed email in the caller's transaction (no delivery record)."""
+    payload = {"to": [to], "subject": subject, "body": body}
+    if html:
+        payload["html"] = html
+    return outbox_enqueue(EMAIL_TOPIC, payload, dedupe_key=dedupe_key)
+
+
+def email_message(payload: dict[str, Any]) -> EmailMultiAlternatives:
+    recipients = payload["to"]
+    domain = config.default_from_email.rpartition("@")[2].strip("> ") or "localhost"
+    message = EmailMultiAlternatives(
+        subject=payload["subject"],
+        body=payload["body"],
+        from_email=config.default_from_email,
+        to=[recipients] if isinstance(recipients, str) else list(recipients),
+        headers={"Message-ID": make_msgid(domain=domain)},
     )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
+    return message
 
 
 def email_send(payload: dict[str, Any]) -> None:
-    """Outbox handler of "email.send": `{"to": [...], "subject": ..., "body": ...}`."""
-    recipients = payload["to"]
-    send_mail(
-        payload["subject"],
-        payload["body"],
-        config.default_from_email,
-        [recipients] if isinstance(recipients, str) else list(recipients),
-        fail_silently=False,
+    """Outbox handler of "email.send": `{"to": [...], "subject", "body", "html"?,
+    "delivery"?}`. A delivery already recorded as sent is not sent again."""
+    from lib.notifications.deliveries import delivery_failed, delivery_is_sent, delivery_sent
+
+    delivery_id = payload.get("delivery")
+    if delivery_is_sent(delivery_id):
+        return
+    message = email_message(payload)
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:
+        delivery_failed(delivery_id, exc)
+        raise
+    status = getattr(message, "anymail_status", None)
+    provider_id = getattr(status, "message_id", None) if status is not None else None
+    delivery_sent(
+        delivery_id, provider_message_id=str(provider_id or message.extra_headers["Message-ID"])
     )

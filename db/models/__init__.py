@@ -42,6 +42,15 @@ from .inventory import (
     StockAdjustmentReason,
     StockReservation,
 )
+from .notifications import (
+    DeliveryStatus,
+    Notification,
+    NotificationCategory,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
+    PushSubscription,
+)
 from .orders import Order, OrderItem, OrderPaymentStatus, OrderStatus, OrderStatusEvent
 from .outbox import OutboxMessage, OutboxStatus
 from .payments import (
@@ -74,6 +83,7 @@ __all__ = [
     "CourierPayoutLine",
     "CreatedModel",
     "Currency",
+    "DeliveryStatus",
     "Discount",
     "DiscountKind",
     "DiscountRedemption",
@@ -84,6 +94,11 @@ __all__ = [
     "InventoryAlert",
     "InventoryAlertKind",
     "Language",
+    "Notification",
+    "NotificationCategory",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Order",
     "OrderItem",
     "OrderPaymentStatus",
@@ -99,6 +114,7 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductVariation",
+    "PushSubscription",
     "Refund",
     "RefundStatus",
     "ShippingDistrictRate",
