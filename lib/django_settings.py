@@ -17,7 +17,7 @@ SECRET_KEY = config.secret_key
 ALLOWED_HOSTS = config.allowed_hosts
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lib.access.admin_apps.ZestAdminConfig",  # django.contrib.admin with the store's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -27,6 +27,8 @@ INSTALLED_APPS = [
 ]
 MIGRATION_MODULES = {"db": "migrations"}
 AUTH_USER_MODEL = "db.User"
+# Password sign-in by email; admin permissions follow the user's role (no per-user rows).
+AUTHENTICATION_BACKENDS = ["lib.access.admin_backend.RoleBackend"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The API functions run a lean pipeline (see lib.runtime); the admin function adds the
@@ -149,6 +151,11 @@ AUTH_PASSWORD_VALIDATORS = [
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = config.on_vercel
 CSRF_COOKIE_SECURE = config.on_vercel
+# Admin sessions: not readable by scripts, sent on same-site requests only, 8 hours long.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 60 * 60
 CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in config.allowed_hosts if host != "*"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4_500_000  # Vercel caps request bodies at 4.5 MB
 

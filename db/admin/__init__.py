@@ -9,9 +9,6 @@ admin autodiscovery does) imports them all.
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
-
 from db.admin.access import ApiKeyAdmin, ApiKeySecretAdmin, ApiKeySecretInline
 from db.admin.catalog import (
     SEO_FIELDS,
@@ -33,7 +30,7 @@ from db.admin.checkout import (
     ShippingZoneAdmin,
     UpazilaAdmin,
 )
-from db.admin.common import ReadOnlyMixin
+from db.admin.common import AdminAuditMixin, ReadOnlyMixin, VendorScopedAdmin
 from db.admin.couriers import (
     ConsignmentAdmin,
     ConsignmentEventAdmin,
@@ -41,6 +38,17 @@ from db.admin.couriers import (
     CourierPayoutAdmin,
     CourierPayoutLineAdmin,
     CourierPayoutLineInline,
+)
+from db.admin.loyalty import (
+    AffiliateAdmin,
+    AffiliateCommissionAdmin,
+    AffiliateCommissionInline,
+    AffiliatePayoutAdmin,
+    CategoryPointsMultiplierAdmin,
+    LoyaltyAccountAdmin,
+    LoyaltyTierAdmin,
+    PointsEntryAdmin,
+    ReferralAdmin,
 )
 from db.admin.operations import (
     InventoryAlertAdmin,
@@ -78,17 +86,20 @@ from db.admin.users import (
 )
 from db.admin.vendors import VendorAdmin, VendorMemberAdmin, VendorMemberInline
 
-admin.site.site_header = _("Zest Store administration")
-admin.site.site_title = _("Zest Store admin")
-
 __all__ = [
     "SEO_FIELDS",
     "AddressAdmin",
     "AddressInline",
+    "AdminAuditMixin",
+    "AffiliateAdmin",
+    "AffiliateCommissionAdmin",
+    "AffiliateCommissionInline",
+    "AffiliatePayoutAdmin",
     "ApiKeyAdmin",
     "ApiKeySecretAdmin",
     "ApiKeySecretInline",
     "CategoryAdmin",
+    "CategoryPointsMultiplierAdmin",
     "ChildCategoryInline",
     "ConsignmentAdmin",
     "ConsignmentEventAdmin",
@@ -102,6 +113,8 @@ __all__ = [
     "DivisionAdmin",
     "FraudReviewAdmin",
     "InventoryAlertAdmin",
+    "LoyaltyAccountAdmin",
+    "LoyaltyTierAdmin",
     "NeedsRefundFilter",
     "OrderAdmin",
     "OrderItemAdmin",
@@ -113,12 +126,14 @@ __all__ = [
     "PaymentEventAdmin",
     "PaymentEventInline",
     "PaymentInline",
+    "PointsEntryAdmin",
     "ProductAdmin",
     "ProductImageAdmin",
     "ProductImageInline",
     "ProductVariationAdmin",
     "ProductVariationInline",
     "ReadOnlyMixin",
+    "ReferralAdmin",
     "RefundAdmin",
     "RefundInline",
     "ReservationStateFilter",
@@ -137,4 +152,5 @@ __all__ = [
     "VendorAdmin",
     "VendorMemberAdmin",
     "VendorMemberInline",
+    "VendorScopedAdmin",
 ]

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from db.admin.common import VendorScopedAdmin
 from db.models import Category, Product, ProductImage, ProductVariation
+from lib.catalog.images import image_read
+from lib.errors import ApiError, translate
 
 SEO_FIELDS = ("seo_title_en", "seo_title_bn", "seo_description_en", "seo_description_bn")
 
@@ -41,10 +50,61 @@ class CategoryAdmin(admin.ModelAdmin):
     )
 
 
+class ProductImageForm(forms.ModelForm):
+    """An image row whose file may be uploaded here: checked like the images API does, then
+    stored through the default storage (Vercel Blob when configured)."""
+
+    upload = forms.FileField(required=False, label=_("upload"))
+
+    class Meta:
+        model = ProductImage
+        fields = (
+            "upload",
+            "image_url",
+            "blob_pathname",
+            "alt_text_en",
+            "alt_text_bn",
+            "is_primary",
+            "sort_order",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("image_url", "blob_pathname"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("upload")
+        self.image_file = None
+        if upload:
+            try:
+                self.image_file = image_read(upload)
+            except ApiError as error:
+                raise forms.ValidationError({"upload": translate(error.code, "en")}) from None
+        elif not data.get("image_url") and not self.instance.image_url:
+            raise forms.ValidationError({"upload": _("Upload an image or give its address.")})
+        return data
+
+    def save(self, commit: bool = True) -> ProductImage:
+        image = self.image_file
+        if image is not None:
+            name = default_storage.save(
+                f"products/{self.instance.product_id}/{uuid.uuid4().hex}.{image.extension}",
+                ContentFile(image.data),
+            )
+            self.instance.image_url = default_storage.url(name)
+            self.instance.blob_pathname = name
+        return super().save(commit)
+
+
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
+    form = ProductImageForm
     extra = 0
     fields = (
+        "upload",
         "image_url",
         "blob_pathname",
         "alt_text_en",
@@ -71,7 +131,8 @@ class ProductVariationInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(VendorScopedAdmin, admin.ModelAdmin):
+    vendor_path = "vendor"
     list_display = (
         "name_en",
         "sku",
@@ -96,6 +157,7 @@ class ProductAdmin(admin.ModelAdmin):
     autocomplete_fields = ("category", "vendor")
     readonly_fields = ("allocated", "created_at", "updated_at")
     date_hierarchy = "created_at"
+    ordering = ("-created_at",)
     inlines = (ProductImageInline, ProductVariationInline)
     actions = ("activate", "deactivate")
     fieldsets = (
@@ -128,16 +190,24 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductImage)
-class ProductImageAdmin(admin.ModelAdmin):
+class ProductImageAdmin(VendorScopedAdmin, admin.ModelAdmin):
+    vendor_path = "product__vendor"
+    form = ProductImageForm
     list_display = ("product", "alt_text_en", "is_primary", "sort_order", "created_at")
     list_select_related = ("product",)
     list_filter = ("is_primary",)
     search_fields = ("product__name_en", "product__sku", "alt_text_en", "blob_pathname")
     autocomplete_fields = ("product",)
+    ordering = ("product", "sort_order")
+    fieldsets = (
+        (None, {"fields": ("product", "upload", ("image_url", "blob_pathname"))}),
+        (_("Text"), {"fields": (("alt_text_en", "alt_text_bn"), ("is_primary", "sort_order"))}),
+    )
 
 
 @admin.register(ProductVariation)
-class ProductVariationAdmin(admin.ModelAdmin):
+class ProductVariationAdmin(VendorScopedAdmin, admin.ModelAdmin):
+    vendor_path = "product__vendor"
     list_display = (
         "sku",
         "product",
@@ -153,3 +223,12 @@ class ProductVariationAdmin(admin.ModelAdmin):
     search_fields = ("sku", "variation_value_en", "variation_value_bn", "product__name_en")
     autocomplete_fields = ("product",)
     readonly_fields = ("allocated",)
+    ordering = ("product", "sku")
+    fieldsets = (
+        (None, {"fields": ("product", ("variation_type", "sku"), "is_active")}),
+        (_("Value"), {"fields": (("variation_value_en", "variation_value_bn"),)}),
+        (
+            _("Price and stock"),
+            {"fields": (("price_adjustment", "quantity", "allocated", "low_stock_threshold"),)},
+        ),
+    )

@@ -6,6 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from lib.access.admin_audit import AdminAuditMixin
+from lib.access.admin_scoping import VendorScopedAdmin
+
+__all__ = ["AdminAuditMixin", "ReadOnlyMixin", "VendorScopedAdmin"]
+
 
 class ReadOnlyMixin:
     """View-only in the admin: the rows are written by the store itself."""

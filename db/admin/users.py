@@ -88,6 +88,15 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+    # Who may grant roles and powers: administrators only (staff manage customers' details).
+    PRIVILEGE_FIELDS = ("role", "is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser and request.user.role != "admin":
+            fields += [name for name in self.PRIVILEGE_FIELDS if name not in fields]
+        return fields
+
     add_fieldsets = (
         (
             None,

@@ -1,0 +1,333 @@
+"""The Django admin per role: who signs in, what each role may open (every registered model,
+so models added later are covered too), vendors kept to their own rows, sign-in limits,
+CSRF, and the audit trail of every change."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.test import Client
+from django.urls import path, reverse
+
+from db.models import (
+    OutboxMessage,
+    Product,
+    StockAdjustment,
+    User,
+    UserRole,
+    Vendor,
+    VendorMember,
+)
+from lib.access.admin_permissions import (
+    ADMIN_ROLES,
+    PERMISSION_GRANTS,
+    ROLE_EXTRA_GRANTS,
+    model_actions,
+    model_area,
+    role_admin_permissions,
+)
+from lib.outbox import outbox_dispatch
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+admin_urls = types.ModuleType("zest_test_admin_site_urls")
+admin_urls.urlpatterns = [path("admin/", admin.site.urls)]
+sys.modules[admin_urls.__name__] = admin_urls
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+@pytest.fixture(autouse=True)
+def admin_function(settings):
+    """Requests go through the admin function's own middleware and URLs."""
+    settings.ROOT_URLCONF = admin_urls.__name__
+    settings.MIDDLEWARE = django_settings.ADMIN_MIDDLEWARE
+
+
+@pytest.fixture
+def vendors():
+    return (
+        Vendor.objects.create(name="Aarong", slug="aarong"),
+        Vendor.objects.create(name="Yellow", slug="yellow"),
+    )
+
+
+def person(role: str, vendor: Vendor | None = None, **fields) -> User:
+    user = User.objects.create_user(
+        email=f"{role}-{User.objects.count()}@zest.test", password=PASSWORD, role=role, **fields
+    )
+    if vendor is not None:
+        VendorMember.objects.create(vendor=vendor, user=user)
+    return user
+
+
+@pytest.fixture
+def team(vendors):
+    """One account per role; the vendor team works for the first vendor."""
+    own, _ = vendors
+    return {
+        "admin": person(UserRole.ADMIN),
+        "staff": person(UserRole.STAFF),
+        "support": person(UserRole.SUPPORT),
+        "vendor_owner": person(UserRole.VENDOR_OWNER, own),
+        "vendor_staff": person(UserRole.VENDOR_STAFF, own),
+        "customer": person(UserRole.CUSTOMER),
+    }
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- the mapping ---------------------------------------------------------------------------
+
+
+def test_roles_map_to_model_permissions():
+    staff = role_admin_permissions(UserRole.STAFF)
+    assert {"db.change_product", "db.change_order", "db.add_discount", "db.view_payment"} <= staff
+    assert {"db.change_payment", "db.view_outboxmessage", "db.view_apikey"}.isdisjoint(staff)
+    support = role_admin_permissions(UserRole.SUPPORT)
+    assert {"db.view_order", "db.view_user", "db.moderate_reviews"} <= support
+    assert {"db.change_order", "db.view_product", "db.change_user"}.isdisjoint(support)
+    vendor = role_admin_permissions(UserRole.VENDOR_STAFF)
+    assert {"db.change_product", "db.add_productimage", "db.view_orderitem"} <= vendor
+    assert {"db.view_category", "db.view_order", "db.view_vendor"}.isdisjoint(vendor)
+    assert role_admin_permissions(UserRole.CUSTOMER) == frozenset()
+    assert "db.delete_outboxmessage" in role_admin_permissions(UserRole.ADMIN)
+
+
+def test_models_no_grant_names_are_denied_to_every_role_but_admin():
+    from django.apps import apps
+
+    named = set()
+    for grants in [*PERMISSION_GRANTS.values(), *ROLE_EXTRA_GRANTS.values()]:
+        named |= set(grants)
+    unnamed = [
+        model
+        for model in apps.get_models()
+        if model._meta.model_name not in named and model_area(model) not in named
+    ]
+    assert unnamed, "some models (the outbox, API keys...) belong to administrators only"
+    for role in ADMIN_ROLES - {UserRole.ADMIN}:
+        for model in unnamed:
+            assert model_actions(role, model) == frozenset(), (role, model)
+
+
+# --- every registered model, every role -----------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["admin", "staff", "support", "vendor_owner", "vendor_staff"])
+def test_every_registered_model_opens_exactly_for_the_roles_granted_it(team, role, rf):
+    user = team[role]
+    client = signed_in(user)
+    request = rf.get("/admin/")
+    request.user = user
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        may_view = model_admin.has_view_or_change_permission(request)
+        assert may_view == bool(model_actions(user.role, model) & {"view", "change"}), info
+        listed = client.get(reverse("admin:{}_{}_changelist".format(*info)))
+        assert listed.status_code == (200 if may_view else 403), (role, info)
+        added = client.get(reverse("admin:{}_{}_add".format(*info)))
+        may_add = model_admin.has_add_permission(request)
+        assert added.status_code == (200 if may_add else 403), (role, info)
+
+
+EXPECTED = {
+    "staff": {"product": 200, "order": 200, "discount": 200, "payment": 200, "outboxmessage": 403},
+    "support": {"order": 200, "user": 200, "product": 403, "payment": 403, "discount": 403},
+    "vendor_owner": {"product": 200, "orderitem": 200, "category": 403, "order": 403},
+    "vendor_staff": {"productvariation": 200, "stockadjustment": 200, "user": 403},
+}
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_each_role_opens_its_pages_and_not_others(team, role):
+    client = signed_in(team[role])
+    assert client.get("/admin/").status_code == 200
+    for name, status in EXPECTED[role].items():
+        assert client.get(f"/admin/db/{name}/").status_code == status, name
+
+
+def test_a_customer_or_a_disabled_account_cannot_sign_in(team, kv):
+    for user in (team["customer"], person(UserRole.STAFF, is_active=False)):
+        client = Client()
+        page = client.post("/admin/login/", {"username": user.email, "password": PASSWORD})
+        assert page.status_code == 200
+        assert "store or vendor team account" in page.content.decode()
+        assert client.get("/admin/").status_code == 302  # back to the sign-in page
+    client = signed_in(team["customer"])  # even holding a session
+    assert client.get("/admin/").status_code == 302
+
+
+def test_staff_signs_in_with_a_password(team, kv):
+    client = Client()
+    page = client.post(
+        "/admin/login/?next=/admin/", {"username": team["staff"].email, "password": PASSWORD}
+    )
+    assert page.status_code == 302
+    assert client.get("/admin/db/product/").status_code == 200
+
+
+def test_sign_in_is_limited_per_ip_and_per_email(team, kv):
+    limit = 10  # RATE_LIMIT_SENSITIVE: 10 per minute
+    email = team["staff"].email
+    client = Client()
+    for _ in range(limit):
+        page = client.post("/admin/login/", {"username": email, "password": "wrong"})
+        assert "Too many sign-in attempts" not in page.content.decode()
+    page = client.post("/admin/login/", {"username": email, "password": PASSWORD})
+    assert "Too many sign-in attempts" in page.content.decode()
+    assert "_auth_user_id" not in client.session  # the right password does not get through
+    # Another address trying the same email is held back too; another email from elsewhere
+    # is not.
+    other = Client(REMOTE_ADDR="10.9.8.7")
+    held = other.post("/admin/login/", {"username": email.upper(), "password": PASSWORD})
+    assert "Too many sign-in attempts" in held.content.decode()
+    free = other.post("/admin/login/", {"username": team["admin"].email, "password": PASSWORD})
+    assert free.status_code == 302
+
+
+def test_sign_in_needs_the_csrf_token(team, kv):
+    client = Client(enforce_csrf_checks=True)
+    page = client.post("/admin/login/", {"username": team["staff"].email, "password": PASSWORD})
+    assert page.status_code == 403
+
+
+def test_staff_cannot_raise_anyones_role(team):
+    client = signed_in(team["staff"])
+    customer = team["customer"]
+    page = client.get(f"/admin/db/user/{customer.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert "role" not in form.fields and "is_superuser" not in form.fields
+
+
+# --- vendors see their own rows -------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog(vendors):
+    own, other = vendors
+    category = factories.category()
+    return {
+        "own": factories.product(category=category, vendor=own, name_en="Nakshi Kantha"),
+        "other": factories.product(category=category, vendor=other, name_en="Jamdani Saree"),
+        "store": factories.product(category=category, name_en="Store Tea"),
+        "category": category,
+    }
+
+
+@pytest.mark.parametrize("role", ["vendor_owner", "vendor_staff"])
+def test_a_vendor_lists_and_opens_only_their_own_products(team, catalog, role):
+    client = signed_in(team[role])
+    listed = client.get("/admin/db/product/").content.decode()
+    assert "Nakshi Kantha" in listed
+    assert "Jamdani Saree" not in listed and "Store Tea" not in listed
+    assert client.get(f"/admin/db/product/{catalog['own'].pk}/change/").status_code == 200
+    stranger = client.get(f"/admin/db/product/{catalog['other'].pk}/change/")
+    assert stranger.status_code == 302  # "does not exist", back to the index
+    images = client.get("/admin/db/productimage/").context["cl"].result_list
+    assert {image.product_id for image in images} == {catalog["own"].pk}
+
+
+def test_a_product_saved_by_a_vendor_is_theirs(team, catalog, vendors):
+    own, other = vendors
+    client = signed_in(team["vendor_owner"])
+    form = client.get("/admin/db/product/add/").context["adminform"].form
+    assert list(form.fields["vendor"].queryset) == [own]
+    response = client.post(
+        "/admin/db/product/add/",
+        {
+            "vendor": str(other.pk),  # not theirs: refused by the form
+            "category": str(catalog["category"].pk),
+            "name_en": "Clay Pot",
+            "name_bn": "মাটির হাঁড়ি",
+            "slug": "clay-pot",
+            "sku": "CLAY-1",
+            "price": "350.00",
+            "quantity": "0",
+            "low_stock_threshold": "3",
+            "tags": "[]",
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
+            "variations-TOTAL_FORMS": "0",
+            "variations-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "vendor" in response.context["adminform"].form.errors
+    assert not Product.objects.filter(slug="clay-pot").exists()
+
+
+# --- stock adjustments ------------------------------------------------------------------------
+
+
+def test_stock_is_adjusted_through_the_inventory_service_with_a_reason(team, catalog):
+    client = signed_in(team["staff"])
+    product = catalog["store"]
+    before = product.quantity
+    missing = client.post(
+        "/admin/db/stockadjustment/add/", {"product": str(product.pk), "delta": "5"}
+    )
+    assert missing.status_code == 200 and "reason" in missing.context["adminform"].form.errors
+    added = client.post(
+        "/admin/db/stockadjustment/add/",
+        {"product": str(product.pk), "delta": "5", "reason": "received", "note": "truck 7"},
+    )
+    assert added.status_code == 302
+    product.refresh_from_db()
+    assert product.quantity == before + 5
+    row = StockAdjustment.objects.get(product=product)
+    assert (row.delta, row.quantity_after, row.actor) == (5, before + 5, team["staff"])
+    too_many = client.post(
+        "/admin/db/stockadjustment/add/",
+        {"product": str(product.pk), "delta": str(-(before + 6)), "reason": "damaged"},
+    )
+    assert too_many.status_code == 200
+    assert too_many.context["adminform"].form.non_field_errors()
+    product.refresh_from_db()
+    assert product.quantity == before + 5
+
+
+def test_a_vendor_cannot_adjust_another_vendors_stock(team, catalog):
+    client = signed_in(team["vendor_staff"])
+    response = client.post(
+        "/admin/db/stockadjustment/add/",
+        {"product": str(catalog["other"].pk), "delta": "5", "reason": "received"},
+    )
+    assert response.status_code == 200
+    assert "product" in response.context["adminform"].form.errors
+    assert not StockAdjustment.objects.exists()
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+def test_every_admin_change_and_action_is_audited(team, catalog, documents, monkeypatch):
+    monkeypatch.setattr("lib.documents.get_documents_db", lambda: documents)
+    client = signed_in(team["staff"])
+    product = catalog["store"]
+    client.post(
+        "/admin/db/product/",
+        {"action": "deactivate", "_selected_action": [str(product.pk)]},
+    )
+    product.refresh_from_db()
+    assert product.is_active is False
+    entry = LogEntry.objects.get(object_id=str(product.pk))
+    assert (entry.user, entry.change_message) == (team["staff"], "Action: deactivate")
+    topics = list(OutboxMessage.objects.values_list("topic", flat=True))
+    assert topics == ["activity.record"]
+    outbox_dispatch()
+    document = documents.user_activity.find_one({"user_id": str(team["staff"].pk)})
+    assert document["activity_type"] == "admin_action"
+    assert document["details"]["action"] == "deactivate"
+    assert document["details"]["object_ids"] == [str(product.pk)]
+    assert document["details"]["model"] == "db.product"
