@@ -578,6 +578,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "SSLCommerz refused the refund.",
         "এসএসএলকমার্জ রিফান্ডটি প্রত্যাখ্যান করেছে।",
     ),
+    # analytics
+    "analytics_range_invalid": (
+        "The date range is invalid: `from` must not be after `to`, and it may span at most "
+        "1098 days.",
+        "তারিখের পরিসর সঠিক নয়: `from` তারিখ `to`-এর পরে হতে পারবে না, এবং পরিসর সর্বোচ্চ "
+        "১০৯৮ দিনের হতে পারে।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {

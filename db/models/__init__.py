@@ -1,6 +1,7 @@
 """Every model of the store, importable as `from db.models import Product`."""
 
 from .access import ApiKey, ApiKeyKind, ApiKeySecret
+from .analytics import DailyProductSales, DailySales
 from .base import (
     E164_VALIDATOR,
     ZERO,
@@ -83,6 +84,8 @@ __all__ = [
     "CourierPayoutLine",
     "CreatedModel",
     "Currency",
+    "DailyProductSales",
+    "DailySales",
     "DeliveryStatus",
     "Discount",
     "DiscountKind",

@@ -19,7 +19,11 @@ from lib.access.context import AccessClaims, get_access
 from lib.errors import ApiError
 
 CUSTOMER_PERMISSIONS = frozenset({"profile:own", "orders:own"})
-VENDOR_STAFF_PERMISSIONS = CUSTOMER_PERMISSIONS | {"vendor:catalog", "vendor:orders"}
+VENDOR_STAFF_PERMISSIONS = CUSTOMER_PERMISSIONS | {
+    "vendor:catalog",
+    "vendor:orders",
+    "vendor:analytics",
+}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     UserRole.CUSTOMER: CUSTOMER_PERMISSIONS,
     UserRole.SUPPORT: CUSTOMER_PERMISSIONS
@@ -27,7 +31,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     UserRole.VENDOR_STAFF: VENDOR_STAFF_PERMISSIONS,
     UserRole.VENDOR_OWNER: VENDOR_STAFF_PERMISSIONS | {"vendor:manage"},
     UserRole.STAFF: CUSTOMER_PERMISSIONS
-    | {"users:read", "orders:read", "orders:manage", "catalog:manage", "inventory:manage"},
+    | {
+        "users:read",
+        "orders:read",
+        "orders:manage",
+        "catalog:manage",
+        "inventory:manage",
+        "analytics:read",
+    },
 }
 # Admins hold every permission, present and future.
 ALL_PERMISSIONS = "*"
