@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
+from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
@@ -331,3 +332,129 @@ def test_every_admin_change_and_action_is_audited(team, catalog, documents, monk
     assert document["details"]["action"] == "deactivate"
     assert document["details"]["object_ids"] == [str(product.pk)]
     assert document["details"]["model"] == "db.product"
+
+
+# --- orders: status moves, refund, invoice ----------------------------------------------------
+
+from tests import payment_shop  # noqa: E402
+from tests.payment_shop import (  # noqa: E402
+    order_place,
+    payment_start_http,
+    press_pay,
+    shop_product,
+    webhook_follow,
+)
+
+bkash, people = payment_shop.bkash, payment_shop.people  # fixtures
+
+
+def bkash_paid_order(customer: dict[str, str]):
+    """A customer's order paid on the bKash simulator's page, settled by its webhook."""
+    import api.webhooks.bkash
+    from db.models import Order, Payment
+
+    order = order_place(shop_product("445.00"), customer, "bkash")
+    started = payment_start_http(order, customer, f"pay-{order.number}")
+    assert started.status == 200, started.body
+    returned = webhook_follow(api.webhooks.bkash.app, press_pay(started.json()["redirect_url"]))
+    assert returned.status == 302, returned.body
+    return Order.objects.get(pk=order.pk), Payment.objects.get(pk=started.json()["payment_id"])
+
+
+def test_staff_advance_then_cancel_orders_through_the_state_machine(team, bkash, people):
+    customer, _ = people
+    order, _ = bkash_paid_order(customer)
+    product = order.items.get().product
+    assert product.allocated == 1
+    client = signed_in(team["staff"])
+
+    client.post("/admin/db/order/", {"action": "advance_status", "_selected_action": [order.pk]})
+    order.refresh_from_db()
+    assert order.status == "processing"
+    event = order.status_events.order_by("-created_at").first()
+    assert (event.from_status, event.to_status, event.actor) == (
+        "paid",
+        "processing",
+        team["staff"],
+    )
+    assert LogEntry.objects.filter(object_id=str(order.pk), change_message="Action: advance_status")
+
+    client.post("/admin/db/order/", {"action": "cancel_orders", "_selected_action": [order.pk]})
+    order.refresh_from_db()
+    product.refresh_from_db()
+    assert (order.status, product.allocated) == ("cancelled", 0)  # the unit is back on sale
+    again = client.post(
+        "/admin/db/order/",
+        {"action": "advance_status", "_selected_action": [order.pk]},
+        follow=True,
+    )
+    assert "Not allowed from their status" in again.content.decode()
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+
+
+def test_the_status_field_offers_only_allowed_moves(team, bkash, people):
+    customer, _ = people
+    order, _ = bkash_paid_order(customer)
+    client = signed_in(team["staff"])
+    form = client.get(f"/admin/db/order/{order.pk}/change/").context["adminform"].form
+    offered = {value for value, _label in form.fields["status"].choices}
+    assert offered == {"paid", "processing", "refunded", "cancelled"}
+
+
+def test_support_sees_orders_but_cannot_move_or_refund_them(team, bkash, people):
+    customer, _ = people
+    order, _ = bkash_paid_order(customer)
+    client = signed_in(team["support"])
+    assert client.get(f"/admin/db/order/{order.pk}/change/").status_code == 200
+    client.post("/admin/db/order/", {"action": "cancel_orders", "_selected_action": [order.pk]})
+    order.refresh_from_db()
+    assert order.status == "paid"
+    assert client.get(f"/admin/db/order/{order.pk}/refund/").status_code == 403
+
+
+def test_staff_refund_an_order_at_bkash_once_per_form(team, bkash, people):
+    customer, _ = people
+    order, payment = bkash_paid_order(customer)
+    client = signed_in(team["staff"])
+    page = client.get(f"/admin/db/order/{order.pk}/refund/")
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.initial["amount"] == payment.amount
+    body = {
+        "payment": str(payment.pk),
+        "amount": str(payment.amount),
+        "reason": "damaged in transit",
+        "idempotency_key": form.initial["idempotency_key"],
+    }
+
+    done = client.post(f"/admin/db/order/{order.pk}/refund/", body)
+    again = client.post(f"/admin/db/order/{order.pk}/refund/", body)  # sent twice
+
+    assert done.status_code == again.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("refunded", "refunded")
+    refunds = bkash.sim.payments[payment.transaction_id]["refunds"]
+    assert [Decimal(r["amount"]) for r in refunds] == [payment.amount]
+    assert LogEntry.objects.filter(object_id=str(order.pk), change_message__startswith="Refund")
+
+    more = client.post(
+        f"/admin/db/order/{order.pk}/refund/",
+        {**body, "amount": "1.00", "idempotency_key": "k" * 20},
+    )
+    assert more.status_code == 200
+    assert "refund_exceeds_captured" in more.content.decode()
+
+
+def test_the_invoice_prints_items_and_totals_in_taka(team, bkash, people):
+    customer, _ = people
+    order, _ = bkash_paid_order(customer)
+    client = signed_in(team["staff"])
+    page = client.get(f"/admin/db/order/{order.pk}/invoice/").content.decode()
+    assert order.number in page and "৳445.00" in page
+    change = client.get(f"/admin/db/order/{order.pk}/change/").content.decode()
+    assert "captured" in change  # the payment events' timeline
+    assert (
+        signed_in(team["vendor_owner"]).get(f"/admin/db/order/{order.pk}/invoice/").status_code
+        == 403
+    )

@@ -227,8 +227,10 @@ class OrderAdmin(admin.ModelAdmin):
         ]
 
     def order_or_404(self, request: HttpRequest, object_id: str) -> Order:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         order = self.get_object(request, object_id)
-        if order is None or not self.has_view_permission(request, order):
+        if order is None:
             raise Http404
         return order
 
