@@ -29,6 +29,7 @@ OWN_COMMANDS = """\
 Zest Store commands:
   zest dev [--host HOST] [--port PORT] [--no-seed]   serve every function of vercel.json locally
   zest seed                                          create the demo data (safe to re-run)
+  zest analytics-backfill [--from DAY] [--to DAY]    rebuild the daily sales rollups
 Django's commands (migrate, createsuperuser, makemigrations, shell, ...) run as `zest <command>`.
 """
 
@@ -48,6 +49,8 @@ def run(args: list[str]) -> int:
         return dev(args[1:])
     if command == "seed":
         return seed()
+    if command == "analytics-backfill":
+        return analytics_backfill(args[1:])
     if command in ("", "-h", "--help") or args == ["help"]:
         print(OWN_COMMANDS)
         if command == "":
@@ -81,6 +84,34 @@ def seed() -> int:
 
     result = seed_demo_data(stdout=print)
     print(result.summary())
+    return 0
+
+
+def analytics_backfill(args: list[str]) -> int:
+    from datetime import date
+
+    parser = argparse.ArgumentParser(
+        prog="zest analytics-backfill",
+        description="Recompute the daily sales rollups (Asia/Dhaka days); safe to re-run.",
+    )
+    parser.add_argument(
+        "--from", dest="first", type=date.fromisoformat, help="default: first order"
+    )
+    parser.add_argument("--to", dest="last", type=date.fromisoformat, help="default: today")
+    options = parser.parse_args(args)
+    setup_django()
+    from lib.analytics.rollups import backfill_range, rollups_backfill
+
+    first, last = backfill_range(options.first, options.last)
+    if last < first:
+        print(f"--to ({last}) is before --from ({first}).", file=sys.stderr)
+        return 2
+    print(f"Rebuilding the sales rollups of {first}..{last} (Asia/Dhaka days)")
+    totals = rollups_backfill(first, last, progress=print)
+    print(
+        f"Done: {totals['days']} days, {totals['sales_rows']} sales rows, "
+        f"{totals['product_rows']} product rows."
+    )
     return 0
 
 

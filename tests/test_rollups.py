@@ -322,3 +322,55 @@ def test_computing_a_window_costs_two_queries_whatever_its_length(django_assert_
     with django_assert_num_queries(2):
         window = sales_compute(day_start(NOV_10 - timedelta(days=40)), day_start(NOV_11))
     assert sum(row.orders for row in window.sales.values() if row.vendor_id is None) == 30
+
+
+# --- the cron function and the command ---------------------------------------------------------
+
+
+def test_the_cron_function_needs_its_secret_and_runs_once_at_a_time(kv):
+    import api.cron_analytics
+    from lib import conf
+    from lib.cron import cron_lock
+    from tests.support import call
+
+    product = item(price="75.00")
+    sale(at=timezone.now() - timedelta(minutes=3), lines=[(product, 2)])
+    url = "/api/cron/analytics"
+
+    refused = call(api.cron_analytics.app, "GET", url, headers={"Authorization": "Bearer no"})
+    anonymous = call(api.cron_analytics.app, "GET", url)
+    assert (refused.status, anonymous.status) == (401, 401)
+    assert not DailySales.objects.exists()
+
+    secret = {"Authorization": f"Bearer {conf.config.cron_secret}"}
+    first = call(api.cron_analytics.app, "GET", url, headers=secret)
+    assert first.status == 200, first.body
+    assert first.json()["ran"] is True and first.json()["days"] == 2
+    assert shop_row(dhaka_day_of(timezone.now())).revenue == Decimal("150.00")
+    with cron_lock("analytics", ttl_seconds=60):  # another run is going on
+        busy = call(api.cron_analytics.app, "GET", url, headers=secret)
+    assert busy.json() == {
+        "job": "analytics",
+        "ran": False,
+        "reason": "already running",
+        "days": None,
+        "sales_rows": None,
+        "product_rows": None,
+    }
+
+
+def test_the_backfill_command_prints_its_progress(capsys):
+    from devtools.cli import main
+
+    product = item(price="10.00")
+    sale(at=LATE_ON_10TH, lines=[(product, 1)])
+    sale(at=LATE_ON_10TH - timedelta(days=40), lines=[(product, 1)])
+
+    assert main(["analytics-backfill", "--from", "2026-10-01", "--to", "2026-11-10"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-10-01..2026-10-31" in out and "(41/41 days)" in out
+    assert DailySales.objects.filter(vendor__isnull=True).count() == 41
+    assert shop_row(NOV_10).revenue == Decimal("10.00")
+
+    assert main(["analytics-backfill", "--from", "2026-11-10", "--to", "2026-11-01"]) == 2
+    assert "before" in capsys.readouterr().err

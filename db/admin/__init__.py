@@ -10,6 +10,7 @@ admin autodiscovery does) imports them all.
 from __future__ import annotations
 
 from db.admin.access import ApiKeyAdmin, ApiKeySecretAdmin, ApiKeySecretInline
+from db.admin.analytics import DailyProductSalesAdmin, DailySalesAdmin
 from db.admin.catalog import (
     SEO_FIELDS,
     CategoryAdmin,
@@ -107,6 +108,8 @@ __all__ = [
     "CourierPayoutAdmin",
     "CourierPayoutLineAdmin",
     "CourierPayoutLineInline",
+    "DailyProductSalesAdmin",
+    "DailySalesAdmin",
     "DiscountAdmin",
     "DiscountRedemptionAdmin",
     "DistrictAdmin",

@@ -363,3 +363,13 @@ def rollups_backfill(
             )
         chunk_first = chunk_last + timedelta(days=1)
     return totals
+
+
+def backfill_range(first: date | None, last: date | None) -> tuple[date, date]:
+    """The days a backfill covers: from the first order's Dhaka day (or `first`) to today
+    (or `last`)."""
+    last = last or dhaka_today()
+    if first is None:
+        earliest = Order.objects.order_by("placed_at").values_list("placed_at", flat=True).first()
+        first = dhaka_day_of(earliest) if earliest else last
+    return first, last
