@@ -41,14 +41,23 @@ class RenderedEmail:
     html: str
 
 
+def template_context(language: str, context: dict[str, Any]) -> dict[str, Any]:
+    bn = language == "bn"
+    return {**context, "language": "bn" if bn else "en", "bn": bn}
+
+
+def email_subject(template: str, *, language: Language, context: dict[str, Any]) -> str:
+    """The subject line of the `template` email in `language`."""
+    subject = render_to_string(f"email/{template}_subject.txt", template_context(language, context))
+    return " ".join(subject.split())
+
+
 def email_render(template: str, *, language: Language, context: dict[str, Any]) -> RenderedEmail:
     """The `template` email in `language`: the context gains `language` and `bn`."""
-    bn = language == "bn"
-    full = {**context, "language": "bn" if bn else "en", "bn": bn}
-    subject = render_to_string(f"email/{template}_subject.txt", full)
+    full = template_context(language, context)
     text = render_to_string(f"email/{template}.txt", full)
     return RenderedEmail(
-        subject=" ".join(subject.split()),
+        subject=email_subject(template, language=language, context=context),
         text=BLANK_LINES.sub("\n\n", text).strip() + "\n",
         html=render_to_string(f"email/{template}.html", full),
     )
@@ -83,6 +92,7 @@ def email_queue(
         user_id=user_id,
         notification=notification,
         recipient=to,
+        language=language,
         wanted=wanted,
     )
 

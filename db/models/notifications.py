@@ -97,6 +97,7 @@ class NotificationDelivery(TimeStampedModel):
     channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
     kind = models.CharField(max_length=64)
     recipient = models.CharField(max_length=255, blank=True, help_text=_("Email or phone"))
+    language = models.CharField(max_length=2, blank=True, help_text=_("Of the message sent"))
     status = models.CharField(
         max_length=24, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -147,7 +148,7 @@ class PushSubscription(CreatedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
     )
-    endpoint = models.URLField(max_length=1000, unique=True)
+    endpoint = models.CharField(max_length=1000, unique=True)
     p256dh = models.CharField(max_length=200, help_text=_("The browser's P-256 public key"))
     auth = models.CharField(max_length=100, help_text=_("The 16-byte auth secret"))
     user_agent = models.CharField(max_length=300, blank=True)

@@ -28,28 +28,15 @@ from db.models import Address, Order, OrderItem, OrderStatus, OrderStatusEvent
 from lib.checkout.pricing import OUT_OF_STOCK, UNAVAILABLE, VARIATION_REQUIRED, PricedLine
 from lib.checkout.quote import Quote, quote_compute
 from lib.conf import checkout_config
-from lib.email import bilingual_email, email_enqueue
 from lib.errors import ApiError, Conflict, NotFound
 from lib.kv import get_kv
-from lib.money import format_bdt
 from lib.orders.hooks import order_placed_hooks_run
-from lib.orders.notifications import order_notify
+from lib.orders.notifications import order_notify, order_placed_notify
 from lib.orders.numbers import order_number_next, order_number_resync
 from lib.orders.stock import order_stock_allocate
 
 IDEMPOTENCY_TTL = 7 * 24 * 3600
 FINGERPRINT_KEY = "orders:idem:{key}"
-
-PLACED_TEXTS = (
-    (
-        "Order {number} placed",
-        "Thank you! Your order {number} was placed.\nTotal: {total}\nStatus: {status}\n",
-    ),
-    (
-        "অর্ডার {number} গ্রহণ করা হয়েছে",
-        "ধন্যবাদ! আপনার অর্ডার {number} গ্রহণ করা হয়েছে।\nমোট: {total}\nঅবস্থা: {status}\n",
-    ),
-)
 
 
 @dataclass
@@ -295,18 +282,8 @@ def cart_clear_quietly(key: str) -> None:
 
 
 def placed_email(order: Order, request: PlaceRequest) -> None:
-    to = request.email or request.guest_email
-    if not to:
-        return
-    message = bilingual_email(
-        PLACED_TEXTS,
-        language="bn" if request.language == "bn" else "en",
-        number=order.number,
-        total=format_bdt(order.total_amount, "en"),
-        total_bn=format_bdt(order.total_amount, "bn"),
-        status=order.status,
-    )
-    email_enqueue(to=to, dedupe_key=f"order-placed:{order.pk}", **message)
+    """The order-placed news: email (guests in the checkout's language), feed entry, push."""
+    order_placed_notify(order, language=request.language)
 
 
 def saved_address(*, user_id: str, address_id: Any = None) -> Address:

@@ -28,6 +28,7 @@ def delivery_queue(
     user_id: object | None = None,
     notification: Notification | None = None,
     recipient: str = "",
+    language: str = "",
     wanted: bool = True,
 ) -> NotificationDelivery | None:
     """Record the delivery and queue its outbox message in the caller's transaction; when
@@ -41,6 +42,7 @@ def delivery_queue(
             "user_id": user_id,
             "notification": notification,
             "recipient": recipient[:255],
+            "language": language,
             "status": DeliveryStatus.PENDING if wanted else DeliveryStatus.SKIPPED_BY_PREFERENCE,
         },
     )
