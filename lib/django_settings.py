@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import suppress
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from lib.conf import DEV_SECRET_KEY, config
+from lib.conf import DEV_SECRET_KEY, REPO_ROOT, config
 
 if config.is_production and config.secret_key == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production")
@@ -113,15 +115,30 @@ DEFAULT_STORAGE = (
         "OPTIONS": {"location": str(config.media_root), "base_url": config.media_url},
     }
 )
+# Static files (the admin's): the deploy build collects them into STATIC_ROOT with
+# fingerprinted names and a manifest (`python -m lib.access.admin_static`); once that manifest
+# exists they are served from there, hashed names cached for a year. Without it (development)
+# they are served under their plain names from the apps' own folders.
+STATIC_URL = "/static/"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or str(REPO_ROOT / "staticfiles")
+STATIC_MANIFEST = Path(STATIC_ROOT) / "staticfiles.json"
+STATIC_FINGERPRINTED = STATIC_MANIFEST.exists()
+if not STATIC_FINGERPRINTED:
+    with suppress(OSError):  # WhiteNoise warns about a missing folder
+        Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": DEFAULT_STORAGE,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        if STATIC_FINGERPRINTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
-STATIC_URL = "/static/"
 MEDIA_URL = config.media_url
 MEDIA_ROOT = str(config.media_root)
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not STATIC_FINGERPRINTED
 WHITENOISE_AUTOREFRESH = False
+WHITENOISE_MAX_AGE = 60 * 60  # unhashed names; hashed ones are cached for good
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("bn", "Bangla")]

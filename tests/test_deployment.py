@@ -118,3 +118,14 @@ def test_every_bundle_installs_exactly_the_runtime_lock():
         bundled = bundled_distributions(vc_config["filePathMap"])
         assert {dist: bundled.get(dist) for dist in locked} == locked, name
         assert set(bundled) - set(locked) <= BUILDER_INJECTED, name
+
+
+def test_the_admin_bundles_its_fingerprinted_static_files():
+    """The build collected the admin's static files (pyproject.toml [tool.vercel.scripts]):
+    the admin function bundles the manifest and serves the stylesheet by a hashed name."""
+    files = function_configs()["admin"]["filePathMap"]
+    assert "staticfiles/staticfiles.json" in files
+    manifest = json.loads((REPO_ROOT / files["staticfiles/staticfiles.json"]).read_text())
+    hashed = manifest["paths"]["admin/css/base.css"]
+    assert re.fullmatch(r"admin/css/base\.[0-9a-f]{12}\.css", hashed)
+    assert f"staticfiles/{hashed}" in files
