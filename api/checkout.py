@@ -52,11 +52,22 @@ class CheckoutIn(InputSchema):
         description="From POST /auth/phone/verify (`guest_checkout`): proves the order's "
         "phone (`phone`, else the address's); a forged or expired one is 422",
     )
+    redeem_points: int = Field(
+        0,
+        ge=0,
+        le=10_000_000,
+        description="Loyalty points to spend (signed in): 422 `points_insufficient`, "
+        "`points_below_minimum` or `points_over_limit` (see GET /loyalty/preview)",
+    )
 
 
 class PlaceIn(CheckoutIn):
     expected_total: Decimal | None = Field(None, description="The total the customer saw")
     device_id: str = Field("", max_length=64)
+    ref: str = Field("", max_length=16, description="A referral or affiliate code (`?ref=`)")
+    ref_seen_at: datetime | None = Field(
+        None, description="When the storefront first saw `ref` (affiliate window)"
+    )
 
 
 class OneClickIn(InputSchema):
@@ -119,6 +130,8 @@ class QuoteOut(Schema):
     items_discount: Money
     shipping: ShippingOut
     shipping_discount: Money
+    points_redeemed: int = Field(..., description="Loyalty points spent on this order")
+    points_discount: Money
     cod_fee: Money
     total: Money
     delivery_estimate: DeliveryEstimateOut
@@ -243,6 +256,9 @@ def build_request(
         cart_key=key,
         language=request_language(request),
         phone_verification=body.phone_verification.strip(),
+        redeem_points=body.redeem_points,
+        ref=getattr(body, "ref", "").strip(),
+        ref_seen_at=getattr(body, "ref_seen_at", None),
     )
 
 
@@ -295,6 +311,8 @@ def quote(request, body: CheckoutIn, cart_token: CartToken = None):
         codes=place.codes,
         payment_method=place.payment_method,
         customer_key=placement.customer_key_of(place),
+        redeem_points=place.redeem_points,
+        user_id=place.user_id,
     )
     return result.out()
 

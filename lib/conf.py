@@ -771,8 +771,39 @@ def load_sms_config() -> SmsConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LoyaltyConfig:
+    """Loyalty points and referrals (see lib/loyalty and lib/referrals). Amounts in BDT."""
+
+    taka_per_point: str = "100"  # 1 point per ৳100 of item subtotal after discounts
+    point_value: str = "1"  # one point is worth ৳1 at checkout
+    expiry_days: int = 365
+    redeem_min_balance: int = 100
+    redeem_max_percent: int = 50  # of the item subtotal after discounts
+    referral_referrer_points: int = 200
+    referral_referee_points: int = 100
+    affiliate_commission_rate: str = "5"  # percent, for a newly approved affiliate
+    affiliate_window_days: int = 30
+
+
+def load_loyalty_config() -> LoyaltyConfig:
+    d = LoyaltyConfig()
+    return LoyaltyConfig(
+        taka_per_point=env_str("LOYALTY_TAKA_PER_POINT", d.taka_per_point),
+        point_value=env_str("LOYALTY_POINT_VALUE", d.point_value),
+        expiry_days=env_int("LOYALTY_EXPIRY_DAYS", d.expiry_days),
+        redeem_min_balance=env_int("LOYALTY_REDEEM_MIN_BALANCE", d.redeem_min_balance),
+        redeem_max_percent=env_int("LOYALTY_REDEEM_MAX_PERCENT", d.redeem_max_percent),
+        referral_referrer_points=env_int("REFERRAL_REFERRER_POINTS", d.referral_referrer_points),
+        referral_referee_points=env_int("REFERRAL_REFEREE_POINTS", d.referral_referee_points),
+        affiliate_commission_rate=env_str("AFFILIATE_COMMISSION_RATE", d.affiliate_commission_rate),
+        affiliate_window_days=env_int("AFFILIATE_WINDOW_DAYS", d.affiliate_window_days),
+    )
+
+
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
+    "loyalty_config": load_loyalty_config,
     "sms_config": load_sms_config,
     "config": load_config,
     "checkout_config": load_checkout_config,
@@ -785,6 +816,7 @@ LAZY_SETTINGS = {
 }
 
 if TYPE_CHECKING:
+    loyalty_config: LoyaltyConfig
     config: Config
     sms_config: SmsConfig
     checkout_config: CheckoutConfig

@@ -585,6 +585,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "তারিখের পরিসর সঠিক নয়: `from` তারিখ `to`-এর পরে হতে পারবে না, এবং পরিসর সর্বোচ্চ "
         "১০৯৮ দিনের হতে পারে।",
     ),
+    # Loyalty points, referrals and affiliates
+    "points_sign_in_required": (
+        "Sign in to use loyalty points.",
+        "লয়্যালটি পয়েন্ট ব্যবহার করতে সাইন ইন করুন।",
+    ),
+    "points_below_minimum": (
+        "Your points balance is below the minimum needed to redeem.",
+        "আপনার পয়েন্ট ব্যালান্স রিডিম করার ন্যূনতম পরিমাণের কম।",
+    ),
+    "points_insufficient": (
+        "You do not have that many points.",
+        "আপনার এত পয়েন্ট নেই।",
+    ),
+    "points_over_limit": (
+        "That is more points than this order may use.",
+        "এই অর্ডারে এত পয়েন্ট ব্যবহার করা যায় না।",
+    ),
+    "referral_code_invalid": (
+        "This referral code does not exist.",
+        "এই রেফারেল কোডটি নেই।",
+    ),
+    "referral_self": (
+        "You cannot use your own referral code.",
+        "আপনি নিজের রেফারেল কোড ব্যবহার করতে পারবেন না।",
+    ),
+    "referral_too_late": (
+        "A referral code can only be used before your first order.",
+        "রেফারেল কোড শুধু প্রথম অর্ডারের আগে ব্যবহার করা যায়।",
+    ),
+    "referral_exists": (
+        "You have already used a referral code.",
+        "আপনি ইতিমধ্যে একটি রেফারেল কোড ব্যবহার করেছেন।",
+    ),
+    "affiliate_exists": (
+        "You have already applied to the affiliate programme.",
+        "আপনি ইতিমধ্যে অ্যাফিলিয়েট প্রোগ্রামে আবেদন করেছেন।",
+    ),
+    "affiliate_not_pending": (
+        "This affiliate is not waiting for a decision.",
+        "এই অ্যাফিলিয়েট সিদ্ধান্তের অপেক্ষায় নেই।",
+    ),
+    "commission_not_payable": (
+        "Some commissions are not approved, belong to another affiliate or are paid already.",
+        "কিছু কমিশন অনুমোদিত নয়, অন্য অ্যাফিলিয়েটের, অথবা ইতিমধ্যে পরিশোধিত।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {

@@ -43,6 +43,13 @@ from .inventory import (
     StockAdjustmentReason,
     StockReservation,
 )
+from .loyalty import (
+    CategoryPointsMultiplier,
+    LoyaltyAccount,
+    LoyaltyTier,
+    PointsEntry,
+    PointsKind,
+)
 from .notifications import (
     DeliveryStatus,
     Notification,
@@ -62,6 +69,19 @@ from .payments import (
     Refund,
     RefundStatus,
 )
+from .referrals import (
+    Affiliate,
+    AffiliateAttribution,
+    AffiliateClick,
+    AffiliateCommission,
+    AffiliateCommissionStatus,
+    AffiliatePayout,
+    AffiliateStatus,
+    Referral,
+    ReferralCode,
+    ReferralSource,
+    ReferralStatus,
+)
 from .social import SocialAccount, SocialProvider
 from .users import Address, User, UserManager, UserProfile, UserRole
 from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
@@ -71,10 +91,18 @@ __all__ = [
     "TERMINAL_CONSIGNMENT_STATES",
     "ZERO",
     "Address",
+    "Affiliate",
+    "AffiliateAttribution",
+    "AffiliateClick",
+    "AffiliateCommission",
+    "AffiliateCommissionStatus",
+    "AffiliatePayout",
+    "AffiliateStatus",
     "ApiKey",
     "ApiKeyKind",
     "ApiKeySecret",
     "Category",
+    "CategoryPointsMultiplier",
     "Consignment",
     "ConsignmentEvent",
     "ConsignmentEventSource",
@@ -97,6 +125,8 @@ __all__ = [
     "InventoryAlert",
     "InventoryAlertKind",
     "Language",
+    "LoyaltyAccount",
+    "LoyaltyTier",
     "Notification",
     "NotificationCategory",
     "NotificationChannel",
@@ -114,10 +144,16 @@ __all__ = [
     "PaymentEventType",
     "PaymentProvider",
     "PaymentStatus",
+    "PointsEntry",
+    "PointsKind",
     "Product",
     "ProductImage",
     "ProductVariation",
     "PushSubscription",
+    "Referral",
+    "ReferralCode",
+    "ReferralSource",
+    "ReferralStatus",
     "Refund",
     "RefundStatus",
     "ShippingDistrictRate",

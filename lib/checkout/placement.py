@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,8 @@ from lib.checkout.quote import Quote, quote_compute
 from lib.conf import checkout_config
 from lib.errors import ApiError, Conflict, NotFound
 from lib.kv import get_kv
+from lib.loyalty.ledger import loyalty_account_lock
+from lib.loyalty.redeem import order_points_redeem
 from lib.orders.hooks import order_placed_hooks_run
 from lib.orders.notifications import order_notify, order_placed_notify
 from lib.orders.numbers import order_number_next, order_number_resync
@@ -58,6 +60,9 @@ class PlaceRequest:
     cart_key: str | None = None
     language: str = "en"
     phone_verification: str = ""  # a signed proof of the order's phone (guest checkout)
+    redeem_points: int = 0  # loyalty points to spend (signed in)
+    ref: str = ""  # a referral or affiliate code the customer came with
+    ref_seen_at: datetime | None = None  # when the storefront first saw `ref`
 
 
 @dataclass
@@ -86,6 +91,8 @@ def quote_for(request: PlaceRequest) -> Quote:
         codes=request.codes,
         payment_method=request.payment_method,
         customer_key=customer_key_of(request),
+        redeem_points=request.redeem_points,
+        user_id=request.user_id,
     )
 
 
@@ -167,6 +174,9 @@ def order_place_once(request: PlaceRequest) -> Order:
 
     verified_phone = order_phone_verified(request)
     with transaction.atomic():
+        if request.redeem_points and request.user_id:
+            # Held until commit: concurrent placements cannot spend the same points.
+            loyalty_account_lock(user_id=request.user_id)
         quote = quote_for(request)
         lines_refuse_unsellable(quote.lines)
         if request.expected_total is not None and request.expected_total != quote.total:
@@ -205,7 +215,7 @@ def order_place_once(request: PlaceRequest) -> Order:
             status=status,
             payment_method=request.payment_method,
             subtotal=quote.subtotal,
-            discount_total=quote.items_discount,
+            discount_total=quote.discount_total,
             shipping_total=quote.shipping_total,
             cod_fee=quote.cod_fee,
             total_amount=quote.total,
@@ -265,6 +275,7 @@ def order_place_once(request: PlaceRequest) -> Order:
                 customer_key=customer_key_of(request),
                 user_id=request.user_id,
             )
+        order_points_redeem(order=order, points=quote.points_redeemed)
         fraud_record(order=order, result=verdict)
         order_placed_hooks_run(order, request)
         placed_email(order, request)

@@ -19,6 +19,7 @@ from typing import Any
 from lib.checkout.pricing import PricedLine, lines_price
 from lib.conf import checkout_config
 from lib.errors import ApiError
+from lib.loyalty.redeem import NO_REDEMPTION, points_redemption_price
 from lib.money import quantize_bdt
 
 ZERO = Decimal("0.00")
@@ -37,6 +38,13 @@ class Quote:
     total: Decimal
     applied: list[Any] = field(default_factory=list)
     stock_warnings: list[dict[str, Any]] = field(default_factory=list)
+    points_redeemed: int = 0
+    points_discount: Decimal = ZERO
+
+    @property
+    def discount_total(self) -> Decimal:
+        """Everything taken off the items: discounts and points."""
+        return quantize_bdt(self.items_discount + self.points_discount)
 
     @property
     def sellable(self) -> list[PricedLine]:
@@ -81,6 +89,8 @@ class Quote:
                 "free": bool(ship.free),
             },
             "shipping_discount": self.shipping_discount,
+            "points_redeemed": self.points_redeemed,
+            "points_discount": self.points_discount,
             "cod_fee": self.cod_fee,
             "total": self.total,
             "delivery_estimate": self.delivery_estimate(),
@@ -117,9 +127,12 @@ def quote_compute(
     codes: list[str],
     payment_method: str,
     customer_key: str | None,
+    redeem_points: int = 0,
+    user_id: str | None = None,
 ) -> Quote:
     """Price `lines` (CartLine) shipped to `district_id`; 422 `cart_empty` without a line,
-    422 `coupon_invalid` when one of `codes` cannot be used."""
+    422 `coupon_invalid` when one of `codes` cannot be used; `redeem_points` of `user_id`
+    taken off the items after discounts (`lib.loyalty.redeem`)."""
     from lib.checkout.shipping import shipping_quote
     from lib.discounts import discounts_apply
 
@@ -138,7 +151,12 @@ def quote_compute(
     items_discount = min(quantize_bdt(result.items_discount), subtotal)
     shipping_discount = min(quantize_bdt(result.shipping_discount), rate)
     fee = cod_fee_for(payment_method)
-    total = quantize_bdt(subtotal - items_discount + rate - shipping_discount + fee)
+    points = NO_REDEMPTION
+    if redeem_points:
+        points = points_redemption_price(
+            user_id=user_id, points=redeem_points, base=subtotal - items_discount
+        )
+    total = quantize_bdt(subtotal - items_discount - points.amount + rate - shipping_discount + fee)
     warnings = [
         {
             "product_id": line.product_id,
@@ -162,6 +180,8 @@ def quote_compute(
         total=total,
         applied=list(result.applied),
         stock_warnings=warnings,
+        points_redeemed=points.points,
+        points_discount=points.amount,
     )
 
 

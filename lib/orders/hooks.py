@@ -19,9 +19,12 @@ from django.utils.module_loading import import_string
 from db.models import Order, OrderStatusEvent
 
 # hook(order, placement): `placement` is the checkout's PlaceRequest (user, codes, language...).
-ORDER_PLACED_HOOKS: tuple[str, ...] = ()
+ORDER_PLACED_HOOKS: tuple[str, ...] = ("lib.referrals.hooks.referrals_order_placed",)
 # hook(order, event): every status change, the first one (placement) excluded.
-ORDER_STATUS_HOOKS: tuple[str, ...] = ()
+ORDER_STATUS_HOOKS: tuple[str, ...] = (
+    "lib.loyalty.earn.loyalty_order_status",
+    "lib.referrals.hooks.referrals_order_status",
+)
 
 
 @cache
