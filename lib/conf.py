@@ -801,8 +801,50 @@ def load_loyalty_config() -> LoyaltyConfig:
     )
 
 
+# --- live chat and the chatbot (lib/chat/, lib/chatbot/) ----------------------------------
+
+
+CHAT_MESSAGE_RATE = Rate(20, 60)
+CHAT_OPEN_RATE = Rate(10, 3600)
+CHATBOT_RATE = Rate(30, 60)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatConfig:
+    """Live chat limits and the chatbot's optional hosted model (an OpenAI-compatible Chat
+    Completions API; off while CHATBOT_LLM_URL is empty: the offline engine answers)."""
+
+    message_max_chars: int = 2000
+    attachment_max_bytes: int = 4 * 1024 * 1024
+    message_rate: Rate = CHAT_MESSAGE_RATE  # messages per sender and conversation
+    open_rate: Rate = CHAT_OPEN_RATE  # conversations opened per caller
+    chatbot_rate: Rate = CHATBOT_RATE  # chatbot questions per caller
+    poll_cache_ttl: int = 3600  # seconds a conversation's "last message" KV entry lives
+    llm_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 4.0
+
+
+def load_chat_config() -> ChatConfig:
+    d = ChatConfig()
+    return ChatConfig(
+        message_max_chars=env_int("CHAT_MESSAGE_MAX_CHARS", d.message_max_chars),
+        attachment_max_bytes=env_int("CHAT_ATTACHMENT_MAX_BYTES", d.attachment_max_bytes),
+        message_rate=env_rate("CHAT_MESSAGE_LIMIT", "20/60"),
+        open_rate=env_rate("CHAT_OPEN_LIMIT", "10/3600"),
+        chatbot_rate=env_rate("CHATBOT_LIMIT", "30/60"),
+        poll_cache_ttl=env_int("CHAT_POLL_CACHE_TTL", d.poll_cache_ttl),
+        llm_url=env_str("CHATBOT_LLM_URL").rstrip("/"),
+        llm_api_key=env_str("CHATBOT_LLM_API_KEY"),
+        llm_model=env_str("CHATBOT_LLM_MODEL", d.llm_model),
+        llm_timeout=env_float("CHATBOT_LLM_TIMEOUT", d.llm_timeout),
+    )
+
+
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
+    "chat_config": load_chat_config,
     "loyalty_config": load_loyalty_config,
     "sms_config": load_sms_config,
     "config": load_config,
@@ -816,6 +858,7 @@ LAZY_SETTINGS = {
 }
 
 if TYPE_CHECKING:
+    chat_config: ChatConfig
     loyalty_config: LoyaltyConfig
     config: Config
     sms_config: SmsConfig

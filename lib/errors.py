@@ -630,6 +630,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Some commissions are not approved, belong to another affiliate or are paid already.",
         "কিছু কমিশন অনুমোদিত নয়, অন্য অ্যাফিলিয়েটের, অথবা ইতিমধ্যে পরিশোধিত।",
     ),
+    # live chat
+    "chat_token_invalid": (
+        "The chat token is not valid.",
+        "চ্যাট টোকেনটি সঠিক নয়।",
+    ),
+    "chat_closed": (
+        "This conversation is closed. Open a new one to write to us.",
+        "এই কথোপকথনটি বন্ধ হয়ে গেছে। আমাদের লিখতে নতুন একটি শুরু করুন।",
+    ),
+    "chat_message_empty": (
+        "Write a message or attach a file.",
+        "একটি বার্তা লিখুন অথবা একটি ফাইল সংযুক্ত করুন।",
+    ),
+    "chat_message_too_long": (
+        "The message is too long.",
+        "বার্তাটি খুব দীর্ঘ।",
+    ),
+    "chat_attachment_empty": ("The file is empty.", "ফাইলটি খালি।"),
+    "chat_attachment_too_large": ("The file is too large.", "ফাইলটি খুব বড়।"),
+    "chat_attachment_type_unsupported": (
+        "Attach a JPEG, PNG, WebP or AVIF image or a PDF document.",
+        "একটি JPEG, PNG, WebP বা AVIF ছবি অথবা একটি PDF ফাইল সংযুক্ত করুন।",
+    ),
+    "chat_attachment_corrupt": (
+        "The file is damaged or incomplete.",
+        "ফাইলটি ক্ষতিগ্রস্ত বা অসম্পূর্ণ।",
+    ),
+    "chat_assigned_elsewhere": (
+        "Another team member is already answering this conversation.",
+        "দলের আরেকজন সদস্য ইতিমধ্যে এই কথোপকথনের উত্তর দিচ্ছেন।",
+    ),
+    "chat_assignee_invalid": (
+        "Conversations can only be assigned to support team members.",
+        "কথোপকথন শুধু সাপোর্ট দলের সদস্যদের দেওয়া যায়।",
+    ),
+    "chatbot_conversation_unknown": (
+        "This chat session is unknown or has expired.",
+        "এই চ্যাট সেশনটি অজানা বা এর মেয়াদ শেষ হয়েছে।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {

@@ -14,6 +14,13 @@ from .base import (
     money_field,
 )
 from .catalog import Category, Product, ProductImage, ProductVariation, VariationType
+from .chat import (
+    ChatMessage,
+    Conversation,
+    ConversationSource,
+    ConversationStatus,
+    SenderKind,
+)
 from .checkout import (
     Discount,
     DiscountKind,
@@ -103,10 +110,14 @@ __all__ = [
     "ApiKeySecret",
     "Category",
     "CategoryPointsMultiplier",
+    "ChatMessage",
     "Consignment",
     "ConsignmentEvent",
     "ConsignmentEventSource",
     "ConsignmentState",
+    "Conversation",
+    "ConversationSource",
+    "ConversationStatus",
     "CourierName",
     "CourierPayout",
     "CourierPayoutLine",
@@ -156,6 +167,7 @@ __all__ = [
     "ReferralStatus",
     "Refund",
     "RefundStatus",
+    "SenderKind",
     "ShippingDistrictRate",
     "ShippingZone",
     "SocialAccount",

@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "orders:manage",
         "catalog:manage",
         "inventory:manage",
+        "chat:answer",
         "analytics:read",
     },
 }
