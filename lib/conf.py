@@ -842,8 +842,63 @@ def load_chat_config() -> ChatConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """Store settings cache, the public store endpoint and user-activity monitoring
+    (lib/site, lib/activity)."""
+
+    cache_ttl: int = 3600  # seconds the site snapshot stays in KV; 0 turns the cache off
+    http_max_age: int = 60  # Cache-Control max-age of GET /api/v1/store responses
+    suspicious_window_minutes: int = 60
+    failed_sign_in_threshold: int = 5  # failed sign-ins per account or IP in the window
+    accounts_per_ip_threshold: int = 3  # distinct accounts signing in from one IP
+
+
+def load_site_config() -> SiteConfig:
+    d = SiteConfig()
+    return SiteConfig(
+        cache_ttl=env_int("SITE_CACHE_TTL", d.cache_ttl),
+        http_max_age=env_int("STORE_HTTP_MAX_AGE", d.http_max_age),
+        suspicious_window_minutes=env_int(
+            "ACTIVITY_SUSPICIOUS_WINDOW_MINUTES", d.suspicious_window_minutes
+        ),
+        failed_sign_in_threshold=env_int(
+            "ACTIVITY_FAILED_SIGN_IN_THRESHOLD", d.failed_sign_in_threshold
+        ),
+        accounts_per_ip_threshold=env_int(
+            "ACTIVITY_ACCOUNTS_PER_IP_THRESHOLD", d.accounts_per_ip_threshold
+        ),
+    )
+
+
+# --- notifications: email provider, web push (lib/notifications) ---------------------------
+@dataclass(frozen=True)
+class NotificationConfig:
+    # VAPID (RFC 8292): the application server's P-256 key pair; empty locally (a dev key is
+    # generated into the data dir on first use), required in production.
+    vapid_private_key: str = ""
+    vapid_public_key: str = ""
+    vapid_subject: str = "mailto:support@zest.store"
+    push_ttl: int = 86400  # seconds a push service keeps an undelivered message (RFC 8030 TTL)
+    push_timeout: float = 10.0
+    feed_unread_cache_ttl: int = 30  # seconds the unread count stays in KV
+
+
+def load_notification_config() -> NotificationConfig:
+    d = NotificationConfig()
+    return NotificationConfig(
+        vapid_private_key=env_str("VAPID_PRIVATE_KEY").replace("\\n", "\n"),
+        vapid_public_key=env_str("VAPID_PUBLIC_KEY"),
+        vapid_subject=env_str("VAPID_SUBJECT", d.vapid_subject),
+        push_ttl=env_int("PUSH_TTL", d.push_ttl),
+        push_timeout=env_float("PUSH_TIMEOUT", d.push_timeout),
+        feed_unread_cache_ttl=env_int("NOTIFICATIONS_UNREAD_CACHE_TTL", d.feed_unread_cache_ttl),
+    )
+
+
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
+    "site_config": load_site_config,
     "chat_config": load_chat_config,
     "loyalty_config": load_loyalty_config,
     "sms_config": load_sms_config,
@@ -858,6 +913,7 @@ LAZY_SETTINGS = {
 }
 
 if TYPE_CHECKING:
+    site_config: SiteConfig
     chat_config: ChatConfig
     loyalty_config: LoyaltyConfig
     config: Config

@@ -669,6 +669,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This chat session is unknown or has expired.",
         "এই চ্যাট সেশনটি অজানা বা এর মেয়াদ শেষ হয়েছে।",
     ),
+    # store settings, maintenance and activity monitoring (lib/site, lib/activity)
+    "maintenance": (
+        "The store is down for maintenance. Please try again soon.",
+        "রক্ষণাবেক্ষণের জন্য স্টোর সাময়িকভাবে বন্ধ। অনুগ্রহ করে একটু পরে আবার চেষ্টা করুন।",
+    ),
+    "cod_unavailable": (
+        "Cash on delivery is not available right now. Please choose another way to pay.",
+        "এই মুহূর্তে ক্যাশ অন ডেলিভারি পাওয়া যাচ্ছে না। অনুগ্রহ করে অন্য উপায়ে পরিশোধ করুন।",
+    ),
+    "activity_range_invalid": (
+        "The start of the time range must come before its end.",
+        "সময়সীমার শুরু অবশ্যই শেষের আগে হতে হবে।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {

@@ -74,6 +74,13 @@ from db.admin.payments import (
     RefundAdmin,
     RefundInline,
 )
+from db.admin.site import (
+    FeaturedCollectionAdmin,
+    HomeBannerAdmin,
+    SiteChangesMixin,
+    SitePageAdmin,
+    StoreSettingsAdmin,
+)
 from db.admin.users import (
     AddressAdmin,
     AddressInline,
@@ -114,7 +121,9 @@ __all__ = [
     "DiscountRedemptionAdmin",
     "DistrictAdmin",
     "DivisionAdmin",
+    "FeaturedCollectionAdmin",
     "FraudReviewAdmin",
+    "HomeBannerAdmin",
     "InventoryAlertAdmin",
     "LoyaltyAccountAdmin",
     "LoyaltyTierAdmin",
@@ -142,10 +151,13 @@ __all__ = [
     "ReservationStateFilter",
     "ShippingDistrictRateAdmin",
     "ShippingZoneAdmin",
+    "SiteChangesMixin",
+    "SitePageAdmin",
     "SocialAccountAdmin",
     "SocialAccountInline",
     "StockAdjustmentAdmin",
     "StockReservationAdmin",
+    "StoreSettingsAdmin",
     "UpazilaAdmin",
     "UserAdmin",
     "UserChangeForm",

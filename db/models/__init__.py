@@ -89,6 +89,7 @@ from .referrals import (
     ReferralSource,
     ReferralStatus,
 )
+from .site import FeaturedCollection, HomeBanner, SitePage, StoreSettings
 from .social import SocialAccount, SocialProvider
 from .users import Address, User, UserManager, UserProfile, UserRole
 from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
@@ -131,8 +132,10 @@ __all__ = [
     "DiscountRedemption",
     "District",
     "Division",
+    "FeaturedCollection",
     "FraudDecision",
     "FraudReview",
+    "HomeBanner",
     "InventoryAlert",
     "InventoryAlertKind",
     "Language",
@@ -170,11 +173,13 @@ __all__ = [
     "SenderKind",
     "ShippingDistrictRate",
     "ShippingZone",
+    "SitePage",
     "SocialAccount",
     "SocialProvider",
     "StockAdjustment",
     "StockAdjustmentReason",
     "StockReservation",
+    "StoreSettings",
     "TimeStampedModel",
     "UUIDModel",
     "Upazila",

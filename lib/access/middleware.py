@@ -5,10 +5,11 @@ For a path outside `lib.access.paths.EXEMPT_PREFIXES`, in this order:
 1. the geo gate (`lib.access.geo.geo_gate`, which knows its own exemptions);
 2. the API key headers read for form, and the bearer token verified (CPU only);
 3. ONE KV pipeline: the cached key record, whether the token's session is alive, the claim
-   of a signature's nonce, the key's last-used marker;
+   of a signature's nonce, the key's last-used marker, the site's maintenance switch;
 4. the API key authenticated (`lib.access.api_key_auth`); on a cache miss the key record is
    read from Postgres (one query) and cached;
-5. the rate limit (`lib.access.ratelimit.rate_limit`, one EVAL).
+5. maintenance mode (`lib.site.maintenance`): 503 for storefront callers while it is on;
+6. the rate limit (`lib.access.ratelimit.rate_limit`, one EVAL).
 
 So a request costs two KV round trips and no SQL when its key record is cached (the usual
 case), three and one query when it is not. Ninja route auth (`lib.access.permissions.Require`)
@@ -58,6 +59,7 @@ from lib.access.tokens import TokenError, access_token_verify
 from lib.conf import config
 from lib.errors import ApiError, error_response
 from lib.kv import get_kv
+from lib.site.maintenance import MAINTENANCE_KEY, maintenance_answer
 
 logger = logging.getLogger("zest.access")
 
@@ -122,6 +124,9 @@ def access_check(request: HttpRequest, access: AccessContext) -> HttpResponse | 
             access.claims = claims
         else:
             access.token_error = "revoked"  # noqa: S105 - a reason, not a password
+    answer = maintenance_answer(request, facts.maintenance, access.claims)
+    if answer is not None:
+        return answer
     rate_limit(request, access)
     return None
 
@@ -146,6 +151,7 @@ class KvFacts:
     record: ApiKeyRecord | None
     session_alive: bool
     nonce_claimed: bool
+    maintenance: str | None = None  # the site's maintenance switch (lib.site.maintenance)
 
 
 def kv_facts(credentials: KeyCredentials, claims: AccessClaims | None, *, now: float) -> KvFacts:
@@ -159,13 +165,16 @@ def kv_facts(credentials: KeyCredentials, claims: AccessClaims | None, *, now: f
         # A signature is valid for at most twice the window: keep its claim that long.
         pipe.set(nonce_key, "1", nx=True, ex=2 * config.api_signature_window)
     pipe.set(used_marker_key(credentials.key_id), str(int(now)), ex=USED_MARKER_TTL)
+    pipe.get(MAINTENANCE_KEY)
     with kv_guard():
         replies = iter(pipe.exec())
         raw_record = next(replies)
         session_alive = bool(next(replies)) if claims is not None else False
         nonce_claimed = bool(next(replies)) if nonce_key is not None else False
+        next(replies)  # the used marker
+        maintenance = next(replies)
         record = ApiKeyRecord.from_json(raw_record) if raw_record is not None else None
-    return KvFacts(raw_record is not None, record, session_alive, nonce_claimed)
+    return KvFacts(raw_record is not None, record, session_alive, nonce_claimed, maintenance)
 
 
 def record_fill(key_id: str) -> ApiKeyRecord | None:

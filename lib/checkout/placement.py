@@ -36,6 +36,7 @@ from lib.orders.hooks import order_placed_hooks_run
 from lib.orders.notifications import order_notify, order_placed_notify
 from lib.orders.numbers import order_number_next, order_number_resync
 from lib.orders.stock import order_stock_allocate
+from lib.site.selectors import checkout_settings
 
 IDEMPOTENCY_TTL = 7 * 24 * 3600
 FINGERPRINT_KEY = "orders:idem:{key}"
@@ -168,6 +169,16 @@ def order_phone_verified(request: PlaceRequest) -> str:
     return phone
 
 
+def cod_allowed(total: Decimal) -> None:
+    """422 `cod_unavailable` while the store has cash on delivery off, `cod_limit` above its
+    limit (`lib.site.selectors.checkout_settings`)."""
+    charges = checkout_settings()
+    if not charges.cod_enabled:
+        raise ApiError("cod_unavailable", status=422, fields={"payment_method": ["cod"]})
+    if total > charges.cod_max_total:
+        raise ApiError("cod_limit", status=422, fields={"total": [str(total)]})
+
+
 def order_place_once(request: PlaceRequest) -> Order:
     from lib.discounts import discounts_redeem
     from lib.orders.fraud import FraudSignals, fraud_record, fraud_screen
@@ -183,8 +194,8 @@ def order_place_once(request: PlaceRequest) -> Order:
             raise Conflict(
                 "price_changed", fields={"total": [str(quote.total)], "quote": quote.out()}
             )
-        if request.payment_method == "cod" and quote.total > Decimal(checkout_config.cod_max_total):
-            raise ApiError("cod_limit", status=422, fields={"total": [str(quote.total)]})
+        if request.payment_method == "cod":
+            cod_allowed(quote.total)
         customer = Order.objects.filter(
             **(
                 {"user_id": request.user_id}

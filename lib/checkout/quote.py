@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from lib.checkout.pricing import PricedLine, lines_price
-from lib.conf import checkout_config
 from lib.errors import ApiError
 from lib.loyalty.redeem import NO_REDEMPTION, points_redemption_price
 from lib.money import quantize_bdt
+from lib.site.selectors import CheckoutSettings, checkout_settings
 
 ZERO = Decimal("0.00")
 WALLETS = ("bkash", "nagad", "rocket", "upay", "sslcommerz")
@@ -116,8 +116,8 @@ def coupon_refused(errors: dict[str, list[str]]) -> ApiError:
     return ApiError("coupon_invalid", status=422, fields={COUPON_CODES_FIELD: reasons})
 
 
-def cod_fee_for(payment_method: str) -> Decimal:
-    return quantize_bdt(checkout_config.cod_fee) if payment_method == "cod" else ZERO
+def cod_fee_for(payment_method: str, charges: CheckoutSettings) -> Decimal:
+    return charges.cod_fee if payment_method == "cod" else ZERO
 
 
 def quote_compute(
@@ -141,7 +141,12 @@ def quote_compute(
         raise ApiError("cart_empty", status=422)
     sellable = [line for line in priced if not line.problem]
     subtotal = quantize_bdt(sum((line.line_total for line in sellable), ZERO))
-    shipping = shipping_quote(district_id=district_id, subtotal=subtotal)
+    charges = checkout_settings()
+    shipping = shipping_quote(
+        district_id=district_id,
+        subtotal=subtotal,
+        default_threshold=charges.free_shipping_threshold,
+    )
     rate = ZERO if shipping.free else quantize_bdt(shipping.rate)
     result = discounts_apply(
         lines=sellable, shipping=rate, codes=list(codes), customer_key=customer_key
@@ -150,7 +155,7 @@ def quote_compute(
         raise coupon_refused(result.errors)
     items_discount = min(quantize_bdt(result.items_discount), subtotal)
     shipping_discount = min(quantize_bdt(result.shipping_discount), rate)
-    fee = cod_fee_for(payment_method)
+    fee = cod_fee_for(payment_method, charges)
     points = NO_REDEMPTION
     if redeem_points:
         points = points_redemption_price(

@@ -34,10 +34,13 @@ class ShippingQuote:
         return delivery_estimate(days_min=self.days_min, days_max=self.days_max, now=now)
 
 
-def shipping_quote(*, district_id: int, subtotal: Decimal) -> ShippingQuote:
+def shipping_quote(
+    *, district_id: int, subtotal: Decimal, default_threshold: Decimal | None = None
+) -> ShippingQuote:
     """The district's zone (or the default zone) and its price for this subtotal: one query.
     A district rate (ShippingDistrictRate.rate) overrides its zone's rate; orders at or above
-    the zone's free-shipping threshold ship free."""
+    the zone's free-shipping threshold (or `default_threshold`, the store's, for a zone
+    without one) ship free."""
     zone = (
         ShippingZone.objects.annotate(
             own=FilteredRelation("districts", condition=Q(districts__district_id=district_id))
@@ -51,6 +54,8 @@ def shipping_quote(*, district_id: int, subtotal: Decimal) -> ShippingQuote:
         raise ApiError("shipping_unavailable", status=422, fields={"district": ["No zone."]})
     base = zone.district_rate if zone.district_rate is not None else zone.rate
     threshold = zone.free_shipping_threshold
+    if threshold is None:
+        threshold = default_threshold
     free = threshold is not None and subtotal >= threshold
     return ShippingQuote(
         zone_code=zone.code,
