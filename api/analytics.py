@@ -23,7 +23,7 @@ router = Router(tags=["admin: analytics"], auth=RequireAnalytics())
 CSV = {"responses": {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}}
 
 
-class RangeQuery(Schema):
+class AnalyticsRangeQuery(Schema):
     date_from: date | None = Field(
         None, alias="from", description="First Dhaka day (default: 29 days before `to`)"
     )
@@ -34,22 +34,22 @@ class RangeQuery(Schema):
     format: Literal["json", "csv"] = Field("json", description="`csv` for a download")
 
 
-class SalesQuery(RangeQuery):
+class AnalyticsSalesQuery(AnalyticsRangeQuery):
     granularity: Literal["day", "week", "month"] = Field(
         "day", description="Points per Dhaka day, ISO week (from Monday) or month"
     )
 
 
-class TopQuery(RangeQuery):
+class AnalyticsTopQuery(AnalyticsRangeQuery):
     limit: int = Field(10, ge=1, le=100)
 
 
-class LowStockQuery(Schema):
+class AnalyticsLowStockQuery(Schema):
     vendor: UUID | None = Field(None, description="One vendor's items")
     limit: int = Field(20, ge=1, le=100)
 
 
-class FiguresOut(Schema):
+class SalesFiguresOut(Schema):
     orders: int = Field(..., description="Counted orders (not unpaid, held or cancelled)")
     units: int
     revenue: Money = Field(..., description="Sum of the counted orders' lines")
@@ -62,11 +62,11 @@ class FiguresOut(Schema):
     returning_customers: int = Field(..., description="Customers who had ordered before")
 
 
-class SalesPointOut(FiguresOut):
+class SalesPointOut(SalesFiguresOut):
     period: date = Field(..., description="First Dhaka day of the day, week or month")
 
 
-class PaymentMethodOut(Schema):
+class SalesPaymentMethodOut(Schema):
     method: str
     orders: int
     revenue: Money
@@ -77,12 +77,12 @@ class SalesReportOut(Schema):
     date_from: date
     date_to: date
     granularity: str
-    totals: FiguresOut
+    totals: SalesFiguresOut
     series: list[SalesPointOut]
-    payment_methods: list[PaymentMethodOut]
+    payment_methods: list[SalesPaymentMethodOut]
 
 
-class TopProductOut(Schema):
+class TopSellingProductOut(Schema):
     product_id: UUID
     sku: str
     name_en: str
@@ -92,7 +92,7 @@ class TopProductOut(Schema):
     revenue: Money
 
 
-class TopCategoryOut(Schema):
+class TopSellingCategoryOut(Schema):
     category_id: UUID
     name_en: str
     name_bn: str
@@ -101,7 +101,7 @@ class TopCategoryOut(Schema):
     revenue: Money
 
 
-class FunnelOut(Schema):
+class SalesFunnelOut(Schema):
     date_from: date
     date_to: date
     views: int = Field(..., description="Product page views (since counting began)")
@@ -114,7 +114,7 @@ class FunnelOut(Schema):
     units: int = Field(..., description="Units of the counted orders in the range")
 
 
-class LowStockOut(Schema):
+class AnalyticsLowStockOut(Schema):
     product_id: UUID
     variation_id: UUID | None
     vendor_id: UUID | None
@@ -127,14 +127,14 @@ class LowStockOut(Schema):
     low_stock_threshold: int
 
 
-def scope_of(request, query: RangeQuery) -> tuple[tuple[str, ...] | None, str]:
+def scope_of(request, query: AnalyticsRangeQuery) -> tuple[tuple[str, ...] | None, str]:
     """The vendors the caller reads (None: the whole shop) and their label for file names."""
     vendor_ids = analytics_vendor_ids(request, str(query.vendor) if query.vendor else None)
     return vendor_ids, export.scope_label(vendor_ids)
 
 
 @router.get("/sales", response=SalesReportOut, openapi_extra=CSV)
-def sales(request, query: Query[SalesQuery]):
+def sales(request, query: Query[AnalyticsSalesQuery]):
     """Revenue, orders, units, average order value, discounts, refunds and new vs returning
     customers per day, week or month, with the totals and the payment-method split."""
     vendor_ids, label = scope_of(request, query)
@@ -149,8 +149,8 @@ def sales(request, query: Query[SalesQuery]):
     return report
 
 
-@router.get("/payment-methods", response=list[PaymentMethodOut], openapi_extra=CSV)
-def payment_methods(request, query: Query[RangeQuery]):
+@router.get("/payment-methods", response=list[SalesPaymentMethodOut], openapi_extra=CSV)
+def payment_methods(request, query: Query[AnalyticsRangeQuery]):
     """Orders and revenue per payment method over the range, largest first."""
     vendor_ids, label = scope_of(request, query)
     period = selectors.period_resolve(query.date_from, query.date_to)
@@ -160,8 +160,8 @@ def payment_methods(request, query: Query[RangeQuery]):
     return rows
 
 
-@router.get("/products/top", response=list[TopProductOut], openapi_extra=CSV)
-def products_top(request, query: Query[TopQuery]):
+@router.get("/products/top", response=list[TopSellingProductOut], openapi_extra=CSV)
+def products_top(request, query: Query[AnalyticsTopQuery]):
     """The best-selling products of the range by revenue."""
     vendor_ids, label = scope_of(request, query)
     period = selectors.period_resolve(query.date_from, query.date_to)
@@ -171,8 +171,8 @@ def products_top(request, query: Query[TopQuery]):
     return rows
 
 
-@router.get("/categories/top", response=list[TopCategoryOut], openapi_extra=CSV)
-def categories_top(request, query: Query[TopQuery]):
+@router.get("/categories/top", response=list[TopSellingCategoryOut], openapi_extra=CSV)
+def categories_top(request, query: Query[AnalyticsTopQuery]):
     """Categories by the revenue of their products over the range."""
     vendor_ids, label = scope_of(request, query)
     period = selectors.period_resolve(query.date_from, query.date_to)
@@ -182,8 +182,8 @@ def categories_top(request, query: Query[TopQuery]):
     return rows
 
 
-@router.get("/funnel", response=FunnelOut)
-def funnel(request, query: Query[RangeQuery]):
+@router.get("/funnel", response=SalesFunnelOut)
+def funnel(request, query: Query[AnalyticsRangeQuery]):
     """Product views -> cart adds -> purchases (the product counters, since counting
     began), beside the range's orders and units."""
     vendor_ids, _ = scope_of(request, query)
@@ -191,8 +191,8 @@ def funnel(request, query: Query[RangeQuery]):
     return selectors.funnel_report(vendor_ids=vendor_ids, period=period)
 
 
-@router.get("/low-stock", response=list[LowStockOut])
-def low_stock(request, query: Query[LowStockQuery]):
+@router.get("/low-stock", response=list[AnalyticsLowStockOut])
+def low_stock(request, query: Query[AnalyticsLowStockQuery]):
     """Items for sale at or below their low-stock threshold, the emptiest first."""
     vendor_ids = analytics_vendor_ids(request, str(query.vendor) if query.vendor else None)
     return selectors.low_stock(vendor_ids=vendor_ids, limit=query.limit)

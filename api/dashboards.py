@@ -22,14 +22,14 @@ from lib.money import Money
 router = Router(tags=["dashboard"])
 
 
-class SalesWidgetOut(Schema):
+class DashboardSalesOut(Schema):
     orders: int
     units: int
     revenue: Money = Field(..., description="Sum of the counted orders' lines")
     average_order_value: Money
 
 
-class LowStockItemOut(Schema):
+class DashboardLowStockItemOut(Schema):
     product_id: UUID
     variation_id: UUID | None
     sku: str
@@ -41,18 +41,18 @@ class LowStockItemOut(Schema):
     low_stock_threshold: int
 
 
-class LowStockWidgetOut(Schema):
+class DashboardLowStockOut(Schema):
     count: int = Field(..., description="Items at or below their threshold")
-    items: list[LowStockItemOut] = Field(..., description="The emptiest five")
+    items: list[DashboardLowStockItemOut] = Field(..., description="The emptiest five")
 
 
-class ChatQueueOut(Schema):
+class DashboardChatQueueOut(Schema):
     unassigned: int
     assigned: int
     awaiting_staff: int
 
 
-class AttentionOrderOut(Schema):
+class DashboardOrderOut(Schema):
     number: str
     status: str
     payment_method: str
@@ -61,25 +61,25 @@ class AttentionOrderOut(Schema):
     placed_at: datetime
 
 
-class DashboardOut(Schema):
+class RoleDashboardOut(Schema):
     role: str
     vendor_ids: list[UUID] = Field(..., description="The vendors a vendor's widgets cover")
-    sales_today: SalesWidgetOut | None = Field(None, description="Dhaka day so far")
-    sales_7d: SalesWidgetOut | None = Field(None, description="The last 7 Dhaka days")
+    sales_today: DashboardSalesOut | None = Field(None, description="Dhaka day so far")
+    sales_7d: DashboardSalesOut | None = Field(None, description="The last 7 Dhaka days")
     orders_to_process: int | None = Field(None, description="Placed or paid, not started")
     orders_to_fulfil: int | None = Field(None, description="The vendor's orders not shipped")
-    low_stock: LowStockWidgetOut | None = None
+    low_stock: DashboardLowStockOut | None = None
     fraud_reviews_pending: int | None = Field(None, description="Orders held for review")
     failed_notifications: int | None = Field(None, description="Messages the outbox gave up")
-    chat_queue: ChatQueueOut | None = None
+    chat_queue: DashboardChatQueueOut | None = None
     vendor_applications_pending: int | None = None
-    orders_needing_attention: list[AttentionOrderOut] | None = Field(
+    orders_needing_attention: list[DashboardOrderOut] | None = Field(
         None, description="Latest orders held for review or whose payment failed"
     )
     balance: Money | None = Field(None, description="What the store owes the vendor now")
 
 
-@router.get("", response=DashboardOut, auth=Require())
+@router.get("", response=RoleDashboardOut, auth=Require())
 def dashboard(request):
     """The caller's dashboard: the widgets of their role, each `null` when not theirs."""
     return dashboard_get(request.auth)
