@@ -898,6 +898,7 @@ def load_notification_config() -> NotificationConfig:
 
 # --- settings read on first use ------------------------------------------------------------
 LAZY_SETTINGS = {
+    "notification_config": load_notification_config,
     "site_config": load_site_config,
     "chat_config": load_chat_config,
     "loyalty_config": load_loyalty_config,
@@ -913,6 +914,7 @@ LAZY_SETTINGS = {
 }
 
 if TYPE_CHECKING:
+    notification_config: NotificationConfig
     site_config: SiteConfig
     chat_config: ChatConfig
     loyalty_config: LoyaltyConfig
