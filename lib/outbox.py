@@ -48,6 +48,7 @@ BUILTIN_HANDLERS: dict[str, str] = {
     "activity.record": "lib.access.activity.activity_store",
     "auth.password_reset": "lib.access.recovery.password_reset_deliver",
     "sms.send": "lib.sms.delivery.sms_deliver",
+    "push.send": "lib.notifications.push.push_deliver",
 }
 CLAIM_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8

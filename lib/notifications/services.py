@@ -98,20 +98,30 @@ def notification_create(
                 notification=notification,
                 wanted=preferences[(Ch.EMAIL, category)],
             )
-    if Ch.PUSH in channels and PushSubscription.objects.filter(user_id=user_id).exists():
-        from lib.notifications.deliveries import delivery_queue
+    if Ch.PUSH in channels:
+        notification_push_queue(notification, wanted=preferences[(Ch.PUSH, category)])
+    return notification
 
+
+def notification_push_queue(notification: Notification, *, wanted: bool) -> None:
+    """One push delivery per browser the user subscribed (each retried on its own)."""
+    from lib.notifications.deliveries import delivery_queue
+
+    subscriptions = PushSubscription.objects.filter(user_id=notification.user_id).values_list(
+        "pk", "endpoint"
+    )
+    for subscription_id, endpoint in subscriptions:
         delivery_queue(
             channel=Ch.PUSH,
             topic=PUSH_TOPIC,
-            payload={"notification": str(notification.pk)},
-            dedupe_key=f"{dedupe_key}:push",
-            kind=kind,
-            user_id=user_id,
+            payload={"notification": str(notification.pk), "subscription": str(subscription_id)},
+            dedupe_key=f"{notification.dedupe_key}:push:{subscription_id}",
+            kind=notification.kind,
+            user_id=notification.user_id,
             notification=notification,
-            wanted=preferences[(Ch.PUSH, category)],
+            recipient=endpoint,
+            wanted=wanted,
         )
-    return notification
 
 
 def notification_email_context(notification: Notification) -> dict[str, Any]:
