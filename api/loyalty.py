@@ -18,7 +18,7 @@ router = Router(tags=["loyalty"])
 SIGNED_IN = Require()
 
 
-class TierOut(Schema):
+class LoyaltyTierOut(Schema):
     code: str
     name_en: str
     name_bn: str
@@ -35,8 +35,8 @@ class LoyaltyOut(Schema):
     can_redeem: bool
     expiring_soon: int = Field(..., description="Points whose credit expires within 30 days")
     spend_12_months: Money
-    tier: TierOut | None
-    next_tier: TierOut | None
+    tier: LoyaltyTierOut | None
+    next_tier: LoyaltyTierOut | None
     to_next_tier: Money = Field(..., description="Left to spend to reach `next_tier`")
 
 
@@ -65,14 +65,14 @@ class PointsPageOut(Schema):
     pages: int
 
 
-class PreviewQuery(Schema):
+class PointsPreviewQuery(Schema):
     points: int = Field(0, ge=0, le=10_000_000)
     subtotal: Decimal = Field(
         Decimal("0"), ge=0, max_digits=12, decimal_places=2, description="Item subtotal"
     )
 
 
-class PreviewOut(Schema):
+class PointsPreviewOut(Schema):
     points: int
     value: Money = Field(..., description="What `points` take off an order")
     balance: int
@@ -94,8 +94,8 @@ def points_history(request, query: Query[PageParams]):
     return paginate(selectors.points_history(user_id=request.auth.user_id), query)
 
 
-@router.get("/preview", response={200: PreviewOut, 401: ErrorOut}, auth=SIGNED_IN)
-def points_preview(request, query: Query[PreviewQuery]):
+@router.get("/preview", response={200: PointsPreviewOut, 401: ErrorOut}, auth=SIGNED_IN)
+def points_preview(request, query: Query[PointsPreviewQuery]):
     """What `points` would take off an order of `subtotal` (after discounts), and the most
     points such an order may use."""
     return selectors.points_preview(

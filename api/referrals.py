@@ -42,37 +42,37 @@ class ReferralsOut(Schema):
     referred_by: str | None = Field(None, description="The code this customer claimed")
 
 
-class ClaimIn(InputSchema):
+class ReferralClaimIn(InputSchema):
     code: str = Field(..., min_length=1, max_length=16)
 
 
-class ClaimOut(Schema):
+class ReferralClaimOut(Schema):
     code: str
     status: str
 
 
-class ClickIn(InputSchema):
+class ReferralClickIn(InputSchema):
     code: str = Field(..., min_length=1, max_length=16)
     landing_path: str = Field("", max_length=255)
 
 
-class ClickOut(Schema):
+class ReferralClickOut(Schema):
     affiliate: bool = Field(..., description="The code is an approved affiliate's")
     window_days: int | None = Field(None, description="Send `ref_seen_at` within this")
     seen_at: datetime
 
 
-class ApplyIn(InputSchema):
+class AffiliateApplyIn(InputSchema):
     website: str = Field("", max_length=255)
     note: str = Field("", max_length=2000)
 
 
-class CommissionTotalOut(Schema):
+class AffiliateCommissionTotalOut(Schema):
     count: int
     amount: Money
 
 
-class PayoutOut(Schema):
+class AffiliatePayoutOut(Schema):
     id: UUID
     amount: Money
     reference: str
@@ -101,16 +101,16 @@ class AffiliateOut(Schema):
         return referral_link(affiliate.user.referral_code.code)
 
 
-class DashboardOut(Schema):
+class AffiliateDashboardOut(Schema):
     status: str
     commission_rate: Decimal
     cookie_window_days: int
     clicks: int
     orders: int = Field(..., description="Orders attributed to the affiliate")
-    commissions: dict[str, CommissionTotalOut] = Field(
+    commissions: dict[str, AffiliateCommissionTotalOut] = Field(
         ..., description="By status: pending, approved, reversed, paid"
     )
-    payouts: list[PayoutOut]
+    payouts: list[AffiliatePayoutOut]
     paid_total: Money
 
 
@@ -126,21 +126,21 @@ class AffiliateQuery(PageParams):
     status: AffiliateStatus | None = None
 
 
-class DecisionIn(InputSchema):
+class AffiliateDecisionIn(InputSchema):
     approve: bool
     commission_rate: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
     cookie_window_days: int | None = Field(None, ge=1, le=365)
 
 
-class CommissionIdsIn(InputSchema):
+class AffiliateCommissionIdsIn(InputSchema):
     commission_ids: list[UUID] = Field(..., min_length=1, max_length=500)
 
 
-class ApprovedOut(Schema):
+class AffiliateCommissionsApprovedOut(Schema):
     approved: int
 
 
-class PayoutIn(CommissionIdsIn):
+class AffiliatePayoutIn(AffiliateCommissionIdsIn):
     reference: str = Field("", max_length=100, description="e.g. the bKash transaction id")
     note: str = Field("", max_length=255)
 
@@ -153,18 +153,18 @@ def my_referrals(request):
 
 @router.post(
     "/claim",
-    response={201: ClaimOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: ReferralClaimOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     auth=SIGNED_IN,
 )
-def claim(request, body: ClaimIn):
+def claim(request, body: ReferralClaimIn):
     """Claim a friend's code before the first order: 409 `referral_too_late` after it,
     `referral_exists` if one was claimed; 422 `referral_self` or `referral_code_invalid`."""
     referral = referral_create(referee_id=request.auth.user_id, code=body.code, source="claim")
     return Status(201, {"code": referral.code, "status": referral.status})
 
 
-@router.post("/clicks", response={200: ClickOut, 422: ErrorOut}, auth=None)
-def click(request, body: ClickIn):
+@router.post("/clicks", response={200: ReferralClickOut, 422: ErrorOut}, auth=None)
+def click(request, body: ReferralClickIn):
     """The storefront reports a visit with `?ref=CODE` (counted for an affiliate's dashboard);
     it then keeps the code and `seen_at` and sends them with the order (`ref`,
     `ref_seen_at`)."""
@@ -181,7 +181,7 @@ def click(request, body: ClickIn):
 @affiliate_router.post(
     "/apply", response={201: AffiliateOut, 401: ErrorOut, 409: ErrorOut}, auth=SIGNED_IN
 )
-def apply(request, body: ApplyIn):
+def apply(request, body: AffiliateApplyIn):
     """Apply to the affiliate programme; staff decide (409 `affiliate_exists` on a repeat)."""
     affiliate = services.affiliate_apply(
         user_id=request.auth.user_id, website=body.website, note=body.note
@@ -190,7 +190,7 @@ def apply(request, body: ApplyIn):
 
 
 @affiliate_router.get(
-    "/me", response={200: DashboardOut, 401: ErrorOut, 404: ErrorOut}, auth=SIGNED_IN
+    "/me", response={200: AffiliateDashboardOut, 401: ErrorOut, 404: ErrorOut}, auth=SIGNED_IN
 )
 def dashboard(request):
     """The affiliate's clicks, orders, commission totals by status and payouts."""
@@ -211,7 +211,7 @@ def list_affiliates(request, query: Query[AffiliateQuery]):
     response={200: AffiliateOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     auth=STAFF,
 )
-def decide(request, affiliate_id: UUID, body: DecisionIn):
+def decide(request, affiliate_id: UUID, body: AffiliateDecisionIn):
     """Approve (optionally with a commission rate and window) or reject an application."""
     return services.affiliate_decide(
         affiliate_id=affiliate_id,
@@ -224,20 +224,20 @@ def decide(request, affiliate_id: UUID, body: DecisionIn):
 
 @admin_router.post(
     "/commissions/approve",
-    response={200: ApprovedOut, 401: ErrorOut, 403: ErrorOut},
+    response={200: AffiliateCommissionsApprovedOut, 401: ErrorOut, 403: ErrorOut},
     auth=STAFF,
 )
-def approve_commissions(request, body: CommissionIdsIn):
+def approve_commissions(request, body: AffiliateCommissionIdsIn):
     """Approve pending commissions (for example once the return period is over)."""
     return {"approved": services.commissions_approve(ids=body.commission_ids)}
 
 
 @admin_router.post(
     "/{affiliate_id}/payouts",
-    response={201: PayoutOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={201: AffiliatePayoutOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     auth=STAFF,
 )
-def record_payout(request, affiliate_id: UUID, body: PayoutIn):
+def record_payout(request, affiliate_id: UUID, body: AffiliatePayoutIn):
     """Record money paid to the affiliate for the listed approved commissions: the amount is
     their sum (409 `commission_not_payable` if one is not approved, another's or paid)."""
     payout = services.payout_record(
