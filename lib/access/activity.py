@@ -1,5 +1,5 @@
 """The user-activity log (MongoDB `user_activity`): sign-ins, failed sign-ins, sign-outs,
-password and role changes, and what staff do in the Django admin.
+password and role changes, order placements, and what staff do in the Django admin.
 
 Recording costs the request one insert into the outbox (in its transaction); the document
 is written after the response by the outbox handler. Each record carries its own id as the
@@ -28,6 +28,7 @@ class ActivityType(StrEnum):
     SIGN_OUT = "sign_out"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
     ROLE_CHANGED = "role_changed"
+    ORDER_PLACED = "order_placed"  # lib.activity.hooks, from checkout
     ADMIN_ACTION = "admin_action"  # an addition, change, deletion or action in the admin
 
 

@@ -19,7 +19,10 @@ from django.utils.module_loading import import_string
 from db.models import Order, OrderStatusEvent
 
 # hook(order, placement): `placement` is the checkout's PlaceRequest (user, codes, language...).
-ORDER_PLACED_HOOKS: tuple[str, ...] = ("lib.referrals.hooks.referrals_order_placed",)
+ORDER_PLACED_HOOKS: tuple[str, ...] = (
+    "lib.referrals.hooks.referrals_order_placed",
+    "lib.activity.hooks.order_placed_activity",
+)
 # hook(order, event): every status change, the first one (placement) excluded.
 ORDER_STATUS_HOOKS: tuple[str, ...] = (
     "lib.loyalty.earn.loyalty_order_status",
