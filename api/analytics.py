@@ -16,6 +16,7 @@ from lib.runtime import make_app
 from ninja import Field, Query, Router, Schema
 
 from lib.analytics import export, selectors
+from lib.analytics.funnel import funnel_report
 from lib.analytics.scope import RequireAnalytics, analytics_vendor_ids
 from lib.money import Money
 
@@ -104,9 +105,15 @@ class TopSellingCategoryOut(Schema):
 class SalesFunnelOut(Schema):
     date_from: date
     date_to: date
-    views: int = Field(..., description="Product page views (since counting began)")
-    cart_adds: int = Field(..., description="Adds to cart (since counting began)")
-    purchases: int = Field(..., description="Units bought (since counting began)")
+    counted_from: date | None = Field(
+        ..., description="First day the counts cover; null: since counting began"
+    )
+    counted_to: date | None = Field(
+        ..., description="Last day the counts cover; null: no snapshot covers the range"
+    )
+    views: int = Field(..., description="Product page views")
+    cart_adds: int = Field(..., description="Adds to cart")
+    purchases: int = Field(..., description="Units bought")
     view_to_cart_percent: float
     cart_to_purchase_percent: float
     view_to_purchase_percent: float
@@ -183,12 +190,12 @@ def categories_top(request, query: Query[AnalyticsTopQuery]):
 
 
 @router.get("/funnel", response=SalesFunnelOut)
-def funnel(request, query: Query[AnalyticsRangeQuery]):
-    """Product views -> cart adds -> purchases (the product counters, since counting
-    began), beside the range's orders and units."""
+def sales_funnel(request, query: Query[AnalyticsRangeQuery]):
+    """Product views -> cart adds -> purchases over the range (from the daily snapshots of
+    the product counters; live through today), beside the range's orders and units."""
     vendor_ids, _ = scope_of(request, query)
     period = selectors.period_resolve(query.date_from, query.date_to)
-    return selectors.funnel_report(vendor_ids=vendor_ids, period=period)
+    return funnel_report(vendor_ids=vendor_ids, period=period)
 
 
 @router.get("/low-stock", response=list[AnalyticsLowStockOut])

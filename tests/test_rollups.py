@@ -346,6 +346,7 @@ def test_the_cron_function_needs_its_secret_and_runs_once_at_a_time(kv):
     first = call(api.cron_analytics.app, "GET", url, headers=secret)
     assert first.status == 200, first.body
     assert first.json()["ran"] is True and first.json()["days"] == 2
+    assert first.json()["funnel_snapshots"] >= 1  # the shop's, and vendors' with counters
     assert shop_row(dhaka_day_of(timezone.now())).revenue == Decimal("150.00")
     with cron_lock("analytics", ttl_seconds=60):  # another run is going on
         busy = call(api.cron_analytics.app, "GET", url, headers=secret)
@@ -356,6 +357,7 @@ def test_the_cron_function_needs_its_secret_and_runs_once_at_a_time(kv):
         "days": None,
         "sales_rows": None,
         "product_rows": None,
+        "funnel_snapshots": None,
     }
 
 

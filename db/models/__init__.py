@@ -1,7 +1,7 @@
 """Every model of the store, importable as `from db.models import Product`."""
 
 from .access import ApiKey, ApiKeyKind, ApiKeySecret
-from .analytics import DailyProductSales, DailySales
+from .analytics import DailyProductSales, DailySales, FunnelSnapshot
 from .base import (
     E164_VALIDATOR,
     ZERO,
@@ -135,6 +135,7 @@ __all__ = [
     "FeaturedCollection",
     "FraudDecision",
     "FraudReview",
+    "FunnelSnapshot",
     "HomeBanner",
     "InventoryAlert",
     "InventoryAlertKind",

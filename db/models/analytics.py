@@ -93,3 +93,39 @@ class DailyProductSales(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.day} {self.product_id}"
+
+
+class FunnelSnapshot(UUIDModel):
+    """The product counters (views, cart adds, purchases since counting began) summed for the
+    whole shop (`vendor` empty) or one vendor's products, as the analytics cron last saw them
+    on a Dhaka day. A range's funnel is the difference of two days' snapshots."""
+
+    day = models.DateField(_("day (Asia/Dhaka)"))
+    vendor = models.ForeignKey(
+        "Vendor",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # covered by funnel_snapshots_vendor_day
+    )
+    views = models.PositiveBigIntegerField(default=0)
+    cart_adds = models.PositiveBigIntegerField(default=0)
+    purchases = models.PositiveBigIntegerField(default=0)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "funnel_snapshots"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"], condition=Q(vendor__isnull=True), name="funnel_snapshots_shop_day"
+            ),
+            models.UniqueConstraint(
+                fields=["vendor", "day"],
+                condition=Q(vendor__isnull=False),
+                name="funnel_snapshots_vendor_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.vendor_id or 'shop'}"

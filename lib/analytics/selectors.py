@@ -317,44 +317,6 @@ def top_categories(
     return ranked[:limit]
 
 
-# --- funnel -----------------------------------------------------------------------------------
-
-
-def funnel_report(*, vendor_ids: tuple[str, ...] | None, period: Period) -> dict[str, Any]:
-    """Product views -> cart adds -> purchases from the product analytics counters (kept per
-    product since counting began, not per day), beside the period's orders and units."""
-    from lib.engagement.store import analytics_collection
-
-    match: dict[str, Any] = {}
-    if vendor_ids is not None:
-        ids = Product.objects.filter(vendor_id__in=vendor_ids).values_list("pk", flat=True)
-        match = {"product_id": {"$in": [str(pid) for pid in ids]}}
-    views = cart_adds = purchases = 0
-    for doc in analytics_collection().find(match):
-        views += int(doc.get("views", 0))
-        cart_adds += int(doc.get("cart_adds", 0))
-        purchases += int(doc.get("purchases", 0))
-    totals = Figures()
-    for figures in daily_figures(period, vendor_ids).values():
-        totals.add(figures)
-    return {
-        "date_from": period.date_from,
-        "date_to": period.date_to,
-        "views": views,
-        "cart_adds": cart_adds,
-        "purchases": purchases,
-        "view_to_cart_percent": percent(cart_adds, views),
-        "cart_to_purchase_percent": percent(purchases, cart_adds),
-        "view_to_purchase_percent": percent(purchases, views),
-        "orders": totals.orders,
-        "units": totals.units,
-    }
-
-
-def percent(part: int, whole: int) -> Decimal:
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else Decimal("0.0")
-
-
 # --- stock --------------------------------------------------------------------------------------
 
 
