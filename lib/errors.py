@@ -682,6 +682,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The start of the time range must come before its end.",
         "সময়সীমার শুরু অবশ্যই শেষের আগে হতে হবে।",
     ),
+    # notifications (lib/notifications)
+    "notification_preference_locked": (
+        "Account and security emails cannot be turned off.",
+        "অ্যাকাউন্ট ও নিরাপত্তা বিষয়ক ইমেইল বন্ধ করা যায় না।",
+    ),
+    "push_subscription_invalid": (
+        "The push subscription is not valid: send the endpoint and the browser's p256dh and "
+        "auth keys as the Push API gives them.",
+        "পুশ সাবস্ক্রিপশনটি সঠিক নয়: ব্রাউজারের দেওয়া endpoint, p256dh ও auth কী পাঠান।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {
