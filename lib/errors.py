@@ -692,6 +692,62 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "auth keys as the Push API gives them.",
         "পুশ সাবস্ক্রিপশনটি সঠিক নয়: ব্রাউজারের দেওয়া endpoint, p256dh ও auth কী পাঠান।",
     ),
+    # marketplace: vendor onboarding, members, payouts
+    "vendor_slug_taken": (
+        "Another shop already uses this web address (slug). Choose another.",
+        "অন্য একটি দোকান এই ওয়েব ঠিকানা (স্লাগ) ব্যবহার করছে। অন্যটি বেছে নিন।",
+    ),
+    "vendor_application_open": (
+        "You already have an application waiting for review.",
+        "আপনার একটি আবেদন ইতিমধ্যে পর্যালোচনার অপেক্ষায় আছে।",
+    ),
+    "vendor_application_decided": (
+        "This application has already been decided.",
+        "এই আবেদনের সিদ্ধান্ত ইতিমধ্যে নেওয়া হয়েছে।",
+    ),
+    "vendor_status_unchanged": (
+        "The shop is not in a state that allows this change.",
+        "দোকানটি এমন অবস্থায় নেই যেখানে এই পরিবর্তন করা যায়।",
+    ),
+    "vendor_member_unknown_user": (
+        "No active account has this email address or phone number.",
+        "এই ইমেইল ঠিকানা বা ফোন নম্বরে কোনো সক্রিয় অ্যাকাউন্ট নেই।",
+    ),
+    "vendor_member_exists": (
+        "This person is already a member of the shop.",
+        "এই ব্যক্তি ইতিমধ্যে দোকানের সদস্য।",
+    ),
+    "vendor_last_owner": (
+        "A shop needs at least one owner: add another owner first.",
+        "দোকানে অন্তত একজন মালিক থাকতে হবে: আগে আরেকজন মালিক যোগ করুন।",
+    ),
+    "payout_exceeds_balance": (
+        "The payout is larger than the shop's balance.",
+        "পেআউটের পরিমাণ দোকানের ব্যালান্সের চেয়ে বেশি।",
+    ),
+    # store settings, maintenance and activity monitoring (lib/site, lib/activity)
+    "maintenance": (
+        "The store is down for maintenance. Please try again soon.",
+        "রক্ষণাবেক্ষণের জন্য স্টোর সাময়িকভাবে বন্ধ। অনুগ্রহ করে একটু পরে আবার চেষ্টা করুন।",
+    ),
+    "cod_unavailable": (
+        "Cash on delivery is not available right now. Please choose another way to pay.",
+        "এই মুহূর্তে ক্যাশ অন ডেলিভারি পাওয়া যাচ্ছে না। অনুগ্রহ করে অন্য উপায়ে পরিশোধ করুন।",
+    ),
+    "activity_range_invalid": (
+        "The start of the time range must come before its end.",
+        "সময়সীমার শুরু অবশ্যই শেষের আগে হতে হবে।",
+    ),
+    # notifications (lib/notifications)
+    "notification_preference_locked": (
+        "Account and security emails cannot be turned off.",
+        "অ্যাকাউন্ট ও নিরাপত্তা বিষয়ক ইমেইল বন্ধ করা যায় না।",
+    ),
+    "push_subscription_invalid": (
+        "The push subscription is not valid: send the endpoint and the browser's p256dh and "
+        "auth keys as the Push API gives them.",
+        "পুশ সাবস্ক্রিপশনটি সঠিক নয়: ব্রাউজারের দেওয়া endpoint, p256dh ও auth কী পাঠান।",
+    ),
 }
 
 STATUS_CODES: dict[int, str] = {

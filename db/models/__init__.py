@@ -92,7 +92,23 @@ from .referrals import (
 from .site import FeaturedCollection, HomeBanner, SitePage, StoreSettings
 from .social import SocialAccount, SocialProvider
 from .users import Address, User, UserManager, UserProfile, UserRole
-from .vendors import Vendor, VendorMember, VendorRole, VendorStatus
+from .vendors import (
+    CommissionRule,
+    CommissionScope,
+    LedgerKind,
+    PayoutMethod,
+    PayoutStatus,
+    Vendor,
+    VendorApplication,
+    VendorApplicationStatus,
+    VendorLedgerEntry,
+    VendorMember,
+    VendorOrder,
+    VendorOrderLine,
+    VendorPayout,
+    VendorRole,
+    VendorStatus,
+)
 
 __all__ = [
     "E164_VALIDATOR",
@@ -112,6 +128,8 @@ __all__ = [
     "Category",
     "CategoryPointsMultiplier",
     "ChatMessage",
+    "CommissionRule",
+    "CommissionScope",
     "Consignment",
     "ConsignmentEvent",
     "ConsignmentEventSource",
@@ -140,6 +158,7 @@ __all__ = [
     "InventoryAlert",
     "InventoryAlertKind",
     "Language",
+    "LedgerKind",
     "LoyaltyAccount",
     "LoyaltyTier",
     "Notification",
@@ -159,6 +178,8 @@ __all__ = [
     "PaymentEventType",
     "PaymentProvider",
     "PaymentStatus",
+    "PayoutMethod",
+    "PayoutStatus",
     "PointsEntry",
     "PointsKind",
     "Product",
@@ -190,7 +211,13 @@ __all__ = [
     "UserRole",
     "VariationType",
     "Vendor",
+    "VendorApplication",
+    "VendorApplicationStatus",
+    "VendorLedgerEntry",
     "VendorMember",
+    "VendorOrder",
+    "VendorOrderLine",
+    "VendorPayout",
     "VendorRole",
     "VendorStatus",
     "money_field",

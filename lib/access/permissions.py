@@ -39,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "inventory:manage",
         "chat:answer",
         "analytics:read",
+        "vendors:manage",
     },
 }
 # Admins hold every permission, present and future.

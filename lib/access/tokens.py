@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Literal
 
-from db.models import User, VendorMember
+from db.models import User, VendorMember, VendorStatus
 from lib.access.context import AccessClaims
 from lib.conf import config
 
@@ -33,10 +33,12 @@ class TokenError(Exception):
 
 
 def user_vendor_ids(user: User) -> list[str]:
-    """The vendors `user` is a member of (the `vnd` claim)."""
+    """The vendors `user` is a member of and may act for (the `vnd` claim): a suspended
+    vendor is left out."""
     return [
         str(vendor_id)
         for vendor_id in VendorMember.objects.filter(user_id=user.pk)
+        .exclude(vendor__status=VendorStatus.SUSPENDED)
         .order_by("vendor_id")
         .values_list("vendor_id", flat=True)
     ]

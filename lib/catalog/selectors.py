@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Lower, NullIf
 
-from db.models import Category, Product, ProductImage, ProductVariation
+from db.models import Category, Product, ProductImage, ProductVariation, VendorStatus
 from lib.errors import NotFound
 from lib.i18n import Language
 from lib.inventory import with_available
@@ -242,11 +242,16 @@ def attributes_condition(attributes: Sequence[tuple[str, str]]) -> Q:
     return condition
 
 
+def products_listed() -> QuerySet:
+    """Products shoppers may see: active, and not of a suspended vendor."""
+    return Product.objects.filter(is_active=True).exclude(vendor__status=VendorStatus.SUSPENDED)
+
+
 def product_filter(*, filters: ProductFilters, categories: CategoryIndex | None = None) -> QuerySet:
     """Shown products matching `filters` (not ordered), with `available`. `categories` saves
     the category query when the caller holds the index already."""
     categories = categories or category_index()
-    products = Product.objects.filter(is_active=True)
+    products = products_listed()
     if categories.hidden:
         products = products.exclude(category_id__in=categories.hidden)
     if filters.category:
@@ -349,7 +354,7 @@ def product_get(*, slug: str) -> Product:
         ProductVariation.objects.filter(is_active=True), variation=True
     ).order_by("variation_type", "variation_value_en")
     product = (
-        with_available(Product.objects.filter(slug=slug, is_active=True))
+        with_available(products_listed().filter(slug=slug))
         .select_related(BREADCRUMB_JOIN, "vendor")
         .prefetch_related(
             Prefetch("images", queryset=ProductImage.objects.order_by("sort_order", "created_at")),

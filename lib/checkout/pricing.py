@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
-from db.models import Product, ProductVariation
+from db.models import Product, ProductVariation, VendorStatus
 from lib.inventory import with_available
 from lib.money import quantize_bdt
 
@@ -57,8 +57,9 @@ def as_uuid(value: Any) -> str | None:
 
 
 def line_problem(product: Product, variation_id: str | None, variation: Any) -> str:
-    """Why the line cannot be sold at all ("" when it can, stock aside)."""
-    if not product.is_active:
+    """Why the line cannot be sold at all ("" when it can, stock aside). `product` carries
+    `vendor_status` (None for the store's own)."""
+    if not product.is_active or product.vendor_status == VendorStatus.SUSPENDED:
         return UNAVAILABLE
     if variation_id is None:
         return VARIATION_REQUIRED if product.has_variations else ""
@@ -85,7 +86,7 @@ def lines_price(lines: list[Any]) -> list[PricedLine]:
     products = {
         str(row.pk): row
         for row in with_available(Product.objects.filter(pk__in={p for p, _ in merged})).annotate(
-            has_variations=has_variations
+            has_variations=has_variations, vendor_status=F("vendor__status")
         )
     }
     variation_ids = {v for _, v in merged if v}

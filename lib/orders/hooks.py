@@ -20,11 +20,14 @@ from db.models import Order, OrderStatusEvent
 
 # hook(order, placement): `placement` is the checkout's PlaceRequest (user, codes, language...).
 ORDER_PLACED_HOOKS: tuple[str, ...] = (
+    "lib.vendors.fulfilment.vendor_orders_create",
     "lib.referrals.hooks.referrals_order_placed",
     "lib.activity.hooks.order_placed_activity",
 )
 # hook(order, event): every status change, the first one (placement) excluded.
 ORDER_STATUS_HOOKS: tuple[str, ...] = (
+    "lib.vendors.fulfilment.vendor_orders_follow",
+    "lib.vendors.balances.vendor_ledger_follow",
     "lib.loyalty.earn.loyalty_order_status",
     "lib.referrals.hooks.referrals_order_status",
 )

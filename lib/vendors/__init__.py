@@ -1,0 +1,2 @@
+"""The marketplace: vendor onboarding and staff, vendors' parts of orders, commission,
+the vendor ledger and payouts."""
