@@ -36,6 +36,7 @@ from db.models import (
     VendorStatus,
 )
 from devtools.demo_images import product_png
+from devtools.seed_site import seed_site
 from lib.money import BANGLA_DIGITS
 
 # Printed by `zest dev`; local demo accounts only, never a deployed secret.
@@ -410,6 +411,7 @@ def seed_demo_data(*, stdout: Callable[[str], object] = print) -> SeedResult:
         rows = variation_rows(products)
         variations, created["variations"] = ensure(ProductVariation, "sku", rows)
         stdout(f"variations {len(variations)}/{len(rows)}")
+        seed_site(users=users, products=products, categories=categories, stdout=stdout)
 
     totals = {
         "categories": len(categories), "products": len(products), "variations": len(variations),
