@@ -18,16 +18,22 @@ AUDITED_IDS_MAX = 200  # ids kept in one activity document (the count is always 
 
 
 def admin_activity_record(
-    request: HttpRequest, *, action: str, model: type[Model], object_ids: list[str], message: Any
+    request: HttpRequest,
+    *,
+    action: str,
+    object_ids: list[str],
+    message: Any,
+    model: type[Model] | None = None,
+    label: str = "",
 ) -> None:
     """Queue the activity document of one admin change or action (in the request's
-    transaction, through the outbox)."""
+    transaction, through the outbox); `label` names what is not a model (a review)."""
     activity_record(
         user_id=request.user.pk,
         activity_type=ActivityType.ADMIN_ACTION,
         details={
             "action": action,
-            "model": model._meta.label_lower,
+            "model": model._meta.label_lower if model is not None else label,
             "object_ids": object_ids[:AUDITED_IDS_MAX],
             "count": len(object_ids),
             "message": message if isinstance(message, str | list) else str(message),

@@ -75,6 +75,43 @@ class ZestAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return admin_allowed(request.user)
 
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        from lib.access.admin_reviews import admin_reviews_view
+
+        reviews = self.admin_view(lambda request: admin_reviews_view(self, request))
+        return [path("reviews/", reviews, name="reviews"), *super().get_urls()]
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """The models' apps, and review moderation (documents, not a model) for those who
+        may moderate."""
+        from django.urls import reverse
+
+        from lib.access.admin_reviews import MODERATE_PERMISSION
+
+        app_list = super().get_app_list(request, app_label)
+        if app_label is None and request.user.has_perm(MODERATE_PERMISSION):
+            url = reverse("admin:reviews", current_app=self.name)
+            entry = {
+                "name": _("Product reviews"),
+                "object_name": "Review",
+                "perms": {"add": False, "change": True, "delete": False, "view": True},
+                "admin_url": url,
+                "add_url": None,
+                "view_only": False,
+            }
+            app_list.append(
+                {
+                    "name": _("Reviews"),
+                    "app_label": "reviews",
+                    "app_url": url,
+                    "has_module_perms": True,
+                    "models": [entry],
+                }
+            )
+        return app_list
+
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         """Every model admin, whoever registers it, is audited and, for a vendor-owned
         model, scoped to the signed-in vendor's rows."""
