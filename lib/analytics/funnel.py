@@ -20,7 +20,7 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from db.models import FunnelSnapshot, Product
-from lib.analytics.rollups import dhaka_today
+from lib.analytics.rollups import dhaka_today, rebuild_lock
 from lib.analytics.selectors import Figures, Period, daily_figures, of_scope
 
 COUNTERS = ("views", "cart_adds", "purchases")
@@ -65,6 +65,7 @@ def funnel_snapshot_take(*, now: datetime | None = None) -> int:
         for vendor_id, vendor_docs in per_vendor.items()
     ]
     with transaction.atomic():
+        rebuild_lock()
         FunnelSnapshot.objects.filter(day=day).delete()
         FunnelSnapshot.objects.bulk_create(rows)
     return len(rows)

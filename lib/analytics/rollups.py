@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, Min, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Lower, NullIf
 from django.utils import timezone
@@ -292,11 +292,26 @@ def rollups_build(first: date, last: date, *, now: datetime | None = None) -> Ro
         for row in window.products.values()
     ]
     with transaction.atomic():
+        rebuild_lock()
         DailySales.objects.filter(day__gte=first, day__lte=last).delete()
         DailyProductSales.objects.filter(day__gte=first, day__lte=last).delete()
         DailySales.objects.bulk_create(sales, batch_size=1000)
         DailyProductSales.objects.bulk_create(products, batch_size=1000)
     return RollupResult(days=len(days), sales_rows=len(sales), product_rows=len(products))
+
+
+# Any 64-bit number shared by every writer of the analytics rows: "zest analytics".
+REBUILD_LOCK_KEY = 0x7A65_7374_616E_6C79
+
+
+def rebuild_lock() -> None:
+    """Serialise the rewrites of analytics rows (the cron, a backfill, a snapshot) until the
+    calling transaction ends: each then deletes what the one before it wrote, instead of two
+    inserting the same day. PostgreSQL takes an advisory lock; SQLite already lets one
+    writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REBUILD_LOCK_KEY])
 
 
 def changed_days(*, since: datetime) -> set[date]:
