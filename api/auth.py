@@ -13,6 +13,7 @@ from lib.access.schemas import SessionOut, UserOut
 from lib.access.sessions import session_refresh, session_start
 from lib.cart import cart_merge
 from lib.i18n import request_language
+from lib.referrals.services import referral_at_signup, referral_code_check
 from lib.schemas import CartToken, ErrorOut, InputSchema
 
 router = Router(tags=["auth"], auth=Require())
@@ -38,6 +39,9 @@ class RegisterIn(InputSchema):
     phone: str | None = Field(None, max_length=32, examples=["01712345678"])
     preferred_language: Literal["en", "bn"] | None = Field(
         None, description="Defaults to the request's Accept-Language"
+    )
+    referral_code: str = Field(
+        "", max_length=16, description="A friend's code (`?ref=`): 422 `referral_code_invalid`"
     )
 
 
@@ -78,7 +82,9 @@ def user_agent(request) -> str:
 
 @router.post("/register", response={201: SessionOut, 409: ErrorOut}, auth=None)
 def register(request, payload: RegisterIn, cart_token: CartToken = None):
-    """Create a customer account, sign it in, and email a verification link."""
+    """Create a customer account, sign it in, and email a verification link; a friend's
+    `referral_code` is recorded (both earn points on the first delivered order)."""
+    referral_code_check(payload.referral_code)
     user = services.user_register(
         email=payload.email,
         password=payload.password,
@@ -86,6 +92,7 @@ def register(request, payload: RegisterIn, cart_token: CartToken = None):
         phone=payload.phone,
         language=payload.preferred_language or request_language(request),
     )
+    referral_at_signup(referee_id=user.pk, code=payload.referral_code)
     tokens = session_start(user=user, ip=client_ip(request), user_agent=user_agent(request))
     cart_merge(guest_token=cart_token or "", user_id=str(user.pk))
     return Status(201, {"user": user, "tokens": tokens})

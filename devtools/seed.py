@@ -37,6 +37,7 @@ from db.models import (
 )
 from devtools.demo_images import product_png
 from devtools.seed_site import seed_site
+from lib.loyalty.tiers import loyalty_tiers_seed
 from lib.money import BANGLA_DIGITS
 
 # Printed by `zest dev`; local demo accounts only, never a deployed secret.
@@ -411,6 +412,7 @@ def seed_demo_data(*, stdout: Callable[[str], object] = print) -> SeedResult:
         rows = variation_rows(products)
         variations, created["variations"] = ensure(ProductVariation, "sku", rows)
         stdout(f"variations {len(variations)}/{len(rows)}")
+        loyalty_tiers_seed()  # Bronze, Silver, Gold where no tier exists
         seed_site(users=users, products=products, categories=categories, stdout=stdout)
 
     totals = {

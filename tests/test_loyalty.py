@@ -293,12 +293,13 @@ def test_concurrent_placements_cannot_spend_the_same_points(server_key):
     loyalty_tiers_seed()
     user, headers = signed_in(server_key, "customer")
     credit(user, 300)
-    product = shop_product("1000.00")
+    # A product each: only the customer's points account is shared between the placements.
+    products = [shop_product("1000.00") for _ in range(4)]
     start = threading.Barrier(4)
     statuses: list[int] = []
     lock = threading.Lock()
 
-    def place() -> None:
+    def place(product) -> None:
         try:
             start.wait()
             body = {
@@ -325,7 +326,7 @@ def test_concurrent_placements_cannot_spend_the_same_points(server_key):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=place) for _ in range(4)]
+    threads = [threading.Thread(target=place, args=(product,)) for product in products]
     for thread in threads:
         thread.start()
     for thread in threads:

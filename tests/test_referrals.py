@@ -9,7 +9,7 @@ import pytest
 
 import api.checkout
 import api.referrals
-from db.models import LoyaltyAccount, Order, OrderStatusEvent, PointsEntry, Referral
+from db.models import LoyaltyAccount, Order, OrderStatusEvent, PointsEntry, Referral, User
 from lib.conf import config
 from lib.referrals.hooks import referrals_order_status
 from tests.payment_shop import shop_product, signed_in
@@ -182,3 +182,25 @@ def test_a_referral_looking_like_the_referrer_themselves_is_blocked(
     assert (referral.status, referral.blocked_reason) == ("blocked", reason)
     assert not PointsEntry.objects.filter(kind="referral_bonus").exists()
     assert points(referrer_user) == before
+
+
+def register(server_key, email: str, **fields):
+    import api.auth
+
+    body = {"email": email, "password": "a long passphrase 42", **fields}
+    return call(api.auth.app, "POST", "/api/v1/auth/register", json_body=body, headers=server_key)
+
+
+def test_a_code_given_at_sign_up_is_recorded_and_an_unknown_one_refused(referrer, server_key):
+    _, referrer_headers = referrer
+    code = code_of(referrer_headers)
+
+    unknown = register(server_key, "nobody@shop.test", referral_code="NOPE2345")
+    signed_up = register(server_key, "friend@shop.test", referral_code=code)
+
+    assert (unknown.status, unknown.json()["error"]["code"]) == (422, "referral_code_invalid")
+    assert "referral_code" in unknown.json()["error"]["fields"]
+    assert not User.objects.filter(email="nobody@shop.test").exists()
+    assert signed_up.status == 201, signed_up.body
+    referral = Referral.objects.get(referee__email="friend@shop.test")
+    assert (referral.source, referral.status, referral.code) == ("signup", "pending", code)

@@ -30,7 +30,6 @@ from lib.checkout.quote import Quote, quote_compute
 from lib.conf import checkout_config
 from lib.errors import ApiError, Conflict, NotFound
 from lib.kv import get_kv
-from lib.loyalty.ledger import loyalty_account_lock
 from lib.loyalty.redeem import order_points_redeem
 from lib.orders.hooks import order_placed_hooks_run
 from lib.orders.notifications import order_notify, order_placed_notify
@@ -185,9 +184,6 @@ def order_place_once(request: PlaceRequest) -> Order:
 
     verified_phone = order_phone_verified(request)
     with transaction.atomic():
-        if request.redeem_points and request.user_id:
-            # Held until commit: concurrent placements cannot spend the same points.
-            loyalty_account_lock(user_id=request.user_id)
         quote = quote_for(request)
         lines_refuse_unsellable(quote.lines)
         if request.expected_total is not None and request.expected_total != quote.total:

@@ -12,7 +12,7 @@ from typing import Any
 from db.models import ZERO, LoyaltyAccount, Order, PointsKind
 from lib import conf
 from lib.errors import ApiError
-from lib.loyalty.ledger import points_entry_add
+from lib.loyalty.ledger import loyalty_account_lock, points_entry_add
 from lib.money import quantize_bdt
 
 FIELD = "redeem_points"  # the checkout body's field
@@ -47,6 +47,19 @@ def points_balance(*, user_id: Any) -> int:
     return int(balance.first() or 0)
 
 
+def redemption_check(*, balance: int, points: int) -> None:
+    """422 `points_below_minimum` or `points_insufficient` unless `balance` covers `points`."""
+    minimum = conf.loyalty_config.redeem_min_balance
+    if balance < minimum:
+        raise ApiError(
+            "points_below_minimum",
+            status=422,
+            fields={FIELD: [f"balance {balance}, minimum {minimum}"]},
+        )
+    if points > balance:
+        raise ApiError("points_insufficient", status=422, fields={FIELD: [f"balance {balance}"]})
+
+
 def points_redemption_price(*, user_id: Any, points: int, base: Decimal) -> PointsRedemption:
     """What `points` take off an order (`base`: its item subtotal after discounts). 401 for a
     guest; 422 `points_below_minimum`, `points_insufficient` or `points_over_limit`."""
@@ -54,16 +67,7 @@ def points_redemption_price(*, user_id: Any, points: int, base: Decimal) -> Poin
         return NO_REDEMPTION
     if not user_id:
         raise ApiError("points_sign_in_required", status=401)
-    balance = points_balance(user_id=user_id)
-    settings = conf.loyalty_config
-    if balance < settings.redeem_min_balance:
-        raise ApiError(
-            "points_below_minimum",
-            status=422,
-            fields={FIELD: [f"balance {balance}, minimum {settings.redeem_min_balance}"]},
-        )
-    if points > balance:
-        raise ApiError("points_insufficient", status=422, fields={FIELD: [f"balance {balance}"]})
+    redemption_check(balance=points_balance(user_id=user_id), points=points)
     most = points_max_for(base)
     if points > most:
         raise ApiError("points_over_limit", status=422, fields={FIELD: [f"at most {most}"]})
@@ -71,8 +75,13 @@ def points_redemption_price(*, user_id: Any, points: int, base: Decimal) -> Poin
 
 
 def order_points_redeem(*, order: Order, points: int) -> None:
-    """The redemption's ledger entry (`redeem:order:<id>`), inside the placement."""
+    """The redemption's ledger entry (`redeem:order:<id>`), inside the placement, after its
+    stock is allocated (rows are locked stock first, then the account, as status changes
+    do). The quote read the balance unlocked: it is checked again under the account's lock,
+    held until commit, so concurrent placements cannot spend the same points."""
     if points > 0 and order.user_id:
+        account = loyalty_account_lock(user_id=order.user_id)
+        redemption_check(balance=account.balance, points=points)
         points_entry_add(
             user_id=order.user_id,
             kind=PointsKind.REDEEM,

@@ -45,6 +45,19 @@ def referral_create(*, referee_id: Any, code: str, source: str) -> Referral:
         raise Conflict("referral_exists") from exc
 
 
+def referral_code_check(code: str) -> None:
+    """422 `referral_code_invalid` for a code given (at sign-up) that does not exist."""
+    if code.strip() and referral_code_find(code) is None:
+        raise ApiError("referral_code_invalid", status=422, fields={"referral_code": [code[:16]]})
+
+
+def referral_at_signup(*, referee_id: Any, code: str) -> Referral | None:
+    """The code a new customer signed up with (checked by `referral_code_check`)."""
+    if not code.strip():
+        return None
+    return referral_create(referee_id=referee_id, code=code, source=ReferralSource.SIGNUP)
+
+
 def referral_at_checkout(*, order: Order, code: str) -> Referral | None:
     """A code given at the referee's first order's checkout; anything else is ignored (the
     order is never refused for a referral code)."""
