@@ -489,3 +489,48 @@ def test_a_range_through_today_adds_a_fixed_number_of_queries(shop, django_asser
         with django_assert_num_queries(4):
             reply = get(f"/sales?from={start}&to={today}", shop["admin"])
         assert reply.json()["series"][-1]["units"] == 1
+
+
+# --- keys bound to a vendor, languages ---------------------------------------------------------
+
+
+def vendor_key_headers(shop, vendor, session: dict[str, str]) -> dict[str, str]:
+    """`session`'s bearer token through a secret key bound to `vendor`."""
+    from lib.access.api_key_cache import api_key_record_fill
+    from lib.access.api_keys import api_key_create
+
+    key, secret = api_key_create(
+        name="vendor app", kind="secret", scopes=["vendor:manage"], vendor=vendor
+    )
+    api_key_record_fill(key_id=key.key_id)
+    return {
+        "X-API-Key": key.key_id,
+        "X-API-Secret": secret,
+        "Authorization": session["Authorization"],
+    }
+
+
+def test_a_key_bound_to_a_vendor_narrows_staff_to_that_vendor(shop):
+    p = shop["products"]
+    sale(at=LATE_ON_10TH, lines=[(p["mine"], 1), (p["theirs"], 2)])
+    rollups_build(NOV_10, NOV_10)
+    query = f"?from={NOV_10}&to={NOV_10}"
+    staff_through_theirs = vendor_key_headers(shop, shop["theirs"], shop["staff"])
+
+    totals = get(f"/sales{query}", staff_through_theirs).json()["totals"]
+    assert (totals["units"], totals["revenue"]["amount"]) == (2, "100.00")
+    assert get(f"/sales{query}&vendor={shop['mine'].pk}", staff_through_theirs).status == 403
+
+    owner_through_theirs = vendor_key_headers(shop, shop["theirs"], shop["owner"])
+    refused = get(f"/sales{query}", owner_through_theirs)
+    assert refused.status == 403  # the owner of `mine` through a key of `theirs`
+
+
+def test_money_is_shown_in_bangla_digits_for_bangla_readers(shop):
+    sale(at=LATE_ON_10TH, lines=[(shop["products"]["mine"], 500)])
+    rollups_build(NOV_10, NOV_10)
+    headers = {**shop["admin"], "Accept-Language": "bn"}
+
+    revenue = get(f"/sales?from={NOV_10}&to={NOV_10}", headers).json()["totals"]["revenue"]
+
+    assert revenue == {"amount": "150000.00", "currency": "BDT", "display": "৳১,৫০,০০০.০০"}
