@@ -126,6 +126,7 @@ def dev(args: list[str]) -> int:
             os.environ[name] = value
     os.environ.setdefault("PAYMENT_PUBLIC_BASE_URL", f"http://{options.host}:{options.port}")
     from devtools.courier_sims.local import courier_simulators_start
+    from devtools.llm_sim import llm_simulator_start
     from devtools.oauth_provider import local_oauth_provider_start
     from devtools.payment_sims.local import payment_simulators_start
     from devtools.sms_sims.local import sms_simulator_start
@@ -133,6 +134,8 @@ def dev(args: list[str]) -> int:
     simulator_env, simulators = payment_simulators_start()
     sms_env, sms_simulator = sms_simulator_start()
     os.environ.update(sms_env)
+    llm_env, llm_simulator = llm_simulator_start()
+    os.environ.update(llm_env)
     courier_env, couriers = courier_simulators_start(f"http://{options.host}:{options.port}")
     os.environ.update(courier_env)
     oauth_env, oauth_provider = local_oauth_provider_start()
@@ -176,6 +179,8 @@ def dev(args: list[str]) -> int:
         print(f"SMS simulator inbox (codes and order SMS, also printed here): {sms_simulator.url}/")
     else:
         print(f"SMS: SMS_BACKEND={os.environ['SMS_BACKEND']}")
+    if llm_simulator is not None:
+        print(f"Chatbot model simulator (OpenAI-compatible): {llm_simulator.url}/v1")
     if oauth_provider is not None:
         print(oauth_banner(server.url, oauth_provider, keys))
     print("\nPress Ctrl-C to stop.", flush=True)
