@@ -37,6 +37,7 @@ from db.models import (
 )
 from devtools.demo_images import product_png
 from devtools.seed_site import seed_site
+from devtools.seed_vendors import seed_vendors
 from lib.loyalty.tiers import loyalty_tiers_seed
 from lib.money import BANGLA_DIGITS
 
@@ -414,6 +415,7 @@ def seed_demo_data(*, stdout: Callable[[str], object] = print) -> SeedResult:
         stdout(f"variations {len(variations)}/{len(rows)}")
         loyalty_tiers_seed()  # Bronze, Silver, Gold where no tier exists
         seed_site(users=users, products=products, categories=categories, stdout=stdout)
+        seed_vendors(users=users, vendors=vendors, stdout=stdout)
 
     totals = {
         "categories": len(categories), "products": len(products), "variations": len(variations),

@@ -17,6 +17,7 @@ from db.models import (
     LedgerKind,
     Notification,
     Order,
+    Product,
     Vendor,
     VendorApplication,
     VendorLedgerEntry,
@@ -651,3 +652,21 @@ def test_vendor_reads_do_not_grow_with_the_page(server_key, django_assert_num_qu
 def test_a_customer_belongs_to_no_vendor(server_key):
     headers = signed_in(server_key, person())
     assert vendors_call("GET", "/mine", headers).json() == []
+
+
+# --- demo data ---------------------------------------------------------------------------------
+
+
+def test_the_demo_seed_adds_payout_accounts_rules_and_an_application_once():
+    from devtools.seed import seed_demo_data
+
+    seed_demo_data(stdout=lambda _: None)
+    seed_demo_data(stdout=lambda _: None)
+
+    nakshi = Vendor.objects.get(slug="nakshi-ghar")
+    assert nakshi.payout_method == "bkash"
+    assert CommissionRule.objects.filter(scope="global").count() == 1
+    assert CommissionRule.objects.get(scope="vendor", vendor=nakshi).rate == Decimal("12.50")
+    assert VendorApplication.objects.get().status == "pending"
+    assert nakshi.memberships.filter(role="owner").exists()
+    assert Product.objects.filter(vendor=nakshi).exclude(name_bn="").exists()

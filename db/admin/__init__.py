@@ -92,6 +92,14 @@ from db.admin.users import (
     UserProfileAdmin,
     UserProfileInline,
 )
+from db.admin.vendor_payouts import (
+    CommissionRuleAdmin,
+    VendorApplicationAdmin,
+    VendorLedgerEntryAdmin,
+    VendorOrderAdmin,
+    VendorOrderLineInline,
+    VendorPayoutAdmin,
+)
 from db.admin.vendors import VendorAdmin, VendorMemberAdmin, VendorMemberInline
 
 __all__ = [
@@ -109,6 +117,7 @@ __all__ = [
     "CategoryAdmin",
     "CategoryPointsMultiplierAdmin",
     "ChildCategoryInline",
+    "CommissionRuleAdmin",
     "ConsignmentAdmin",
     "ConsignmentEventAdmin",
     "ConsignmentEventInline",
@@ -165,7 +174,12 @@ __all__ = [
     "UserProfileAdmin",
     "UserProfileInline",
     "VendorAdmin",
+    "VendorApplicationAdmin",
+    "VendorLedgerEntryAdmin",
     "VendorMemberAdmin",
     "VendorMemberInline",
+    "VendorOrderAdmin",
+    "VendorOrderLineInline",
+    "VendorPayoutAdmin",
     "VendorScopedAdmin",
 ]
