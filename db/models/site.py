@@ -62,7 +62,9 @@ class StoreSettings(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text=_("Orders at or above this ship free in zones without a threshold of their own."),
+        help_text=_(
+            "Orders at or above this ship free in every zone; empty: each zone's own threshold."
+        ),
     )
     cod_enabled = models.BooleanField(default=True)
     cod_fee = money_field(null=True, blank=True, validators=[MinValueValidator(0)])

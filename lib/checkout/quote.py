@@ -145,7 +145,7 @@ def quote_compute(
     shipping = shipping_quote(
         district_id=district_id,
         subtotal=subtotal,
-        default_threshold=charges.free_shipping_threshold,
+        store_threshold=charges.free_shipping_threshold,
     )
     rate = ZERO if shipping.free else quantize_bdt(shipping.rate)
     result = discounts_apply(

@@ -35,12 +35,12 @@ class ShippingQuote:
 
 
 def shipping_quote(
-    *, district_id: int, subtotal: Decimal, default_threshold: Decimal | None = None
+    *, district_id: int, subtotal: Decimal, store_threshold: Decimal | None = None
 ) -> ShippingQuote:
     """The district's zone (or the default zone) and its price for this subtotal: one query.
     A district rate (ShippingDistrictRate.rate) overrides its zone's rate; orders at or above
-    the zone's free-shipping threshold (or `default_threshold`, the store's, for a zone
-    without one) ship free."""
+    the free-shipping threshold ship free: `store_threshold` (the store settings') when set,
+    else the zone's own."""
     zone = (
         ShippingZone.objects.annotate(
             own=FilteredRelation("districts", condition=Q(districts__district_id=district_id))
@@ -53,9 +53,7 @@ def shipping_quote(
     if zone is None:
         raise ApiError("shipping_unavailable", status=422, fields={"district": ["No zone."]})
     base = zone.district_rate if zone.district_rate is not None else zone.rate
-    threshold = zone.free_shipping_threshold
-    if threshold is None:
-        threshold = default_threshold
+    threshold = zone.free_shipping_threshold if store_threshold is None else store_threshold
     free = threshold is not None and subtotal >= threshold
     return ShippingQuote(
         zone_code=zone.code,

@@ -27,7 +27,10 @@ def conditional_json_response(
     """200 with `data` rendered by `schema`, or 304 when `If-None-Match` names its ETag."""
     body = render(schema, data, request)
     etag = quote_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
-    wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    # Weak comparison (RFC 9110 13.1.2): a proxy may have weakened the tag (W/"...").
+    wanted = {
+        tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))
+    }
     if etag in wanted or "*" in wanted:
         response: HttpResponse = HttpResponseNotModified()
         response["Vary"] = "Accept-Language"

@@ -61,7 +61,7 @@ class CheckoutSettings:
     cod_enabled: bool
     cod_fee: Decimal
     cod_max_total: Decimal
-    free_shipping_threshold: Decimal | None  # for zones without their own; None: none
+    free_shipping_threshold: Decimal | None  # for every zone; None: each zone's own
 
 
 def checkout_settings(settings: StoreSettings | None = None) -> CheckoutSettings:
