@@ -435,3 +435,58 @@ def test_the_preview_says_what_points_are_worth(customer):
     assert reply.status == 200, data
     assert (data["value"]["amount"], data["max_points"], data["allowed"]) == ("300.00", 400, True)
     assert call(api.loyalty.app, "GET", "/api/v1/loyalty").status == 401
+
+
+def test_the_cron_takes_back_the_share_of_a_partial_refund_once(tiers, customer):
+    from db.models import Payment
+    from lib.payments.refunds import order_refund_follow
+    from lib.payments.services import event_record
+
+    user, headers = customer
+    order = delivered(shop_product("3980.00"), headers)
+    earned = balance(user)
+    payment = Payment.objects.create(
+        order=order, provider="cod", amount=order.total_amount, status="captured"
+    )
+    event_record(payment, "captured", reference="cash-1", amount=order.total_amount)
+    event_record(payment, "refunded", reference="back-1", amount=order.total_amount / 2)
+    order_refund_follow(order, actor_id=None)
+
+    first = loyalty_sweep()
+    second = loyalty_sweep()
+
+    order.refresh_from_db()
+    assert order.payment_status == "partially_refunded"
+    assert (first["partial_refund_points"], second["partial_refund_points"]) == (earned // 2, 0)
+    assert balance(user) == earned - earned // 2
+
+
+def test_a_refunded_order_gives_back_its_redeemed_points_and_takes_back_its_earned_ones(
+    tiers, customer
+):
+    user, headers = customer
+    credit(user, 200)
+    reply = checkout("/orders", shop_product("1000.00"), headers, redeem_points=200)
+    order = move(Order.objects.get(number=reply.json()["number"]), *DELIVERY)
+    assert balance(user) == 8  # ৳800 paid: 8 points
+
+    move(order, "refunded")
+    move_again = OrderStatusEvent.objects.get(order=order, to_status="refunded")
+    loyalty_order_status(order, move_again)
+
+    assert balance(user) == 200 == ledger_sum(user)
+    kinds = sorted(PointsEntry.objects.filter(order=order).values_list("kind", "points"))
+    assert kinds == [("earn", 8), ("redeem", -200), ("restore", 200), ("reverse", -8)]
+
+
+def test_earned_points_are_announced_in_the_customer_feed_once(tiers, customer):
+    from db.models import Notification
+
+    user, headers = customer
+    order = delivered(shop_product("2500.00"), headers)
+    event = OrderStatusEvent.objects.get(order=order, to_status="delivered")
+    loyalty_order_status(order, event)
+
+    news = Notification.objects.filter(user=user, kind="rewards.earned")
+    assert news.count() == 1
+    assert "25" in news.get().title_en
