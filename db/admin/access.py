@@ -19,8 +19,9 @@ class ApiKeySecretInline(ReadOnlyMixin, admin.TabularInline):
 class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "key_id", "kind", "vendor", "revoked_at", "last_used_at", "created_at")
     list_select_related = ("vendor",)
-    list_filter = ("kind",)
+    list_filter = ("kind", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "key_id", "vendor__name")
+    ordering = ("-created_at",)
     fields = (
         "name",
         "key_id",
@@ -41,4 +42,6 @@ class ApiKeySecretAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("prefix", "api_key", "created_at", "expires_at")
     list_select_related = ("api_key",)
     search_fields = ("prefix", "api_key__key_id")
+    list_filter = (("expires_at", admin.EmptyFieldListFilter),)
+    ordering = ("-created_at",)
     fields = ("api_key", "prefix", "created_at", "expires_at")

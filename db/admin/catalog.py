@@ -20,6 +20,8 @@ from lib.catalog.images import image_read
 from lib.errors import ApiError, translate
 
 SEO_FIELDS = ("seo_title_en", "seo_title_bn", "seo_description_en", "seo_description_bn")
+# English and Bangla side by side in the forms.
+SEO_ROWS = (("seo_title_en", "seo_title_bn"), ("seo_description_en", "seo_description_bn"))
 
 
 class ChildCategoryInline(admin.TabularInline):
@@ -44,9 +46,12 @@ class CategoryAdmin(admin.ModelAdmin):
     autocomplete_fields = ("parent",)
     inlines = (ChildCategoryInline,)
     fieldsets = (
-        (None, {"fields": ("parent", "name_en", "name_bn", "slug", "is_active", "sort_order")}),
-        (_("Content"), {"fields": ("description_en", "description_bn", "image_url")}),
-        (_("SEO"), {"classes": ("collapse",), "fields": SEO_FIELDS}),
+        (
+            None,
+            {"fields": ("parent", ("name_en", "name_bn"), "slug", ("is_active", "sort_order"))},
+        ),
+        (_("Content"), {"fields": (("description_en", "description_bn"), "image_url")}),
+        (_("SEO"), {"classes": ("collapse",), "fields": SEO_ROWS}),
     )
 
 
@@ -173,10 +178,10 @@ class ProductAdmin(VendorScopedAdmin, admin.ModelAdmin):
                 )
             },
         ),
-        (_("Description"), {"fields": ("description_en", "description_bn")}),
+        (_("Description"), {"fields": (("description_en", "description_bn"),)}),
         (_("Pricing (BDT)"), {"fields": (("price", "compare_price", "cost_price"),)}),
         (_("Inventory"), {"fields": (("quantity", "allocated", "low_stock_threshold"),)}),
-        (_("SEO"), {"classes": ("collapse",), "fields": (*SEO_FIELDS, "seo_keywords")}),
+        (_("SEO"), {"classes": ("collapse",), "fields": (*SEO_ROWS, "seo_keywords")}),
         (_("Dates"), {"fields": (("created_at", "updated_at"),)}),
     )
 

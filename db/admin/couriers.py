@@ -46,6 +46,7 @@ class ConsignmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ("order",)
     list_filter = ("courier", "state")
     search_fields = ("consignment_id", "tracking_code", "order__number")
+    ordering = ("-created_at",)
     date_hierarchy = "created_at"
     inlines = (ConsignmentEventInline,)
 
@@ -64,6 +65,7 @@ class CourierPayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("courier", "reference", "amount", "paid_at", "created_at")
     list_filter = ("courier",)
     search_fields = ("reference",)
+    ordering = ("-created_at",)
     date_hierarchy = "created_at"
     inlines = (CourierPayoutLineInline,)
 
@@ -72,4 +74,6 @@ class CourierPayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class CourierPayoutLineAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("payout", "consignment_ref", "consignment", "amount")
     list_select_related = ("payout", "consignment")
+    list_filter = ("payout__courier",)
     search_fields = ("consignment_ref", "payout__reference")
+    ordering = ("-created_at",)

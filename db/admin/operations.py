@@ -45,6 +45,7 @@ class StockReservationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ("product", "variation")
     list_filter = (ReservationStateFilter,)
     search_fields = ("token", "product__sku", "variation__sku")
+    ordering = ("-created_at",)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Releasing a stuck hold by hand is allowed; nothing else is.
@@ -156,6 +157,7 @@ class InventoryAlertAdmin(admin.ModelAdmin):
     list_select_related = ("product", "variation")
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
     search_fields = ("product__sku", "product__name_en", "variation__sku")
+    ordering = ("-created_at",)
     readonly_fields = ("product", "variation", "kind", "quantity_at_alert", "created_at")
     actions = ("resolve",)
 
@@ -174,6 +176,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_filter = ("status", "topic")
     search_fields = ("topic", "dedupe_key", "last_error")
     date_hierarchy = "created_at"
+    ordering = ("-created_at",)
     readonly_fields = (
         "topic",
         "payload",

@@ -48,6 +48,7 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("provider", "status", NeedsRefundFilter)
     search_fields = ("transaction_id", "idempotency_key", "order__number")
     date_hierarchy = "created_at"
+    ordering = ("-created_at",)
     inlines = (PaymentEventInline, RefundInline)
 
 
@@ -58,6 +59,7 @@ class RefundAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("provider_refund_id", "idempotency_key", "payment__order__number")
     date_hierarchy = "created_at"
+    ordering = ("-created_at",)
 
 
 @admin.register(PaymentEvent)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from db.admin.common import ReadOnlyMixin
-from db.models import Address, SocialAccount, User, UserProfile
+from db.models import Address, ApiKey, SocialAccount, User, UserProfile
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -47,6 +48,21 @@ class SocialAccountInline(ReadOnlyMixin, admin.TabularInline):
         return obj is not None and super().has_view_permission(request, obj)  # not when adding
 
 
+class CreatedApiKeyInline(ReadOnlyMixin, admin.TabularInline):
+    """API keys this user made (through the admin API, which shows a secret once)."""
+
+    model = ApiKey
+    fk_name = "created_by"
+    extra = 0
+    fields = ("name", "key_id", "kind", "vendor", "revoked_at", "last_used_at")
+    show_change_link = True
+    verbose_name = _("API key created")
+    verbose_name_plural = _("API keys created")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return obj is not None and super().has_view_permission(request, obj)
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
@@ -57,8 +73,7 @@ class UserAdmin(BaseUserAdmin):
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
     readonly_fields = ("last_login", "created_at", "updated_at")
-    filter_horizontal = ("groups", "user_permissions")
-    inlines = (UserProfileInline, AddressInline, SocialAccountInline)
+    inlines = (UserProfileInline, AddressInline, SocialAccountInline, CreatedApiKeyInline)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("full_name", "phone", "preferred_language")}),
@@ -70,8 +85,6 @@ class UserAdmin(BaseUserAdmin):
                     "is_active",
                     "is_staff",
                     "is_superuser",
-                    "groups",
-                    "user_permissions",
                 )
             },
         ),
@@ -89,7 +102,7 @@ class UserAdmin(BaseUserAdmin):
         ),
     )
     # Who may grant roles and powers: administrators only (staff manage customers' details).
-    PRIVILEGE_FIELDS = ("role", "is_staff", "is_superuser", "groups", "user_permissions")
+    PRIVILEGE_FIELDS = ("role", "is_staff", "is_superuser")
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -112,7 +125,9 @@ class UserAdmin(BaseUserAdmin):
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "last_login_at", "updated_at")
     list_select_related = ("user",)
+    list_filter = ("user__role",)
     search_fields = ("user__email", "user__full_name")
+    ordering = ("-updated_at",)
     autocomplete_fields = ("user",)
 
 
@@ -122,6 +137,7 @@ class AddressAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     list_filter = ("is_default", "country", "division")
     search_fields = ("full_name", "phone", "address_line1", "area", "city", "user__email")
+    ordering = ("-created_at",)
     autocomplete_fields = ("user",)
 
 
@@ -131,8 +147,15 @@ class SocialAccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ("user",)
     list_filter = ("provider",)
     search_fields = ("subject", "email", "user__email")
+    ordering = ("-created_at",)
     date_hierarchy = "created_at"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Unlinking is allowed: the user then signs in with their password or links again.
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+
+# What a user may do in the admin follows their role (lib/access/admin_permissions.py), not
+# groups or per-user permission rows: those are not offered.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
