@@ -420,16 +420,17 @@ def test_history_is_paginated_newest_first(customer, django_assert_num_queries):
     assert data["items"][0]["kind"] == "earn"
 
 
-def test_the_preview_says_what_points_are_worth(customer):
+def test_the_preview_says_what_points_are_worth(customer, django_assert_num_queries):
     user, headers = customer
     credit(user, 400)
 
-    reply = call(
-        api.loyalty.app,
-        "GET",
-        "/api/v1/loyalty/preview?points=300&subtotal=1000",
-        headers=headers,
-    )
+    with django_assert_num_queries(1):  # the balance
+        reply = call(
+            api.loyalty.app,
+            "GET",
+            "/api/v1/loyalty/preview?points=300&subtotal=1000",
+            headers=headers,
+        )
 
     data = reply.json()
     assert reply.status == 200, data
@@ -490,3 +491,14 @@ def test_earned_points_are_announced_in_the_customer_feed_once(tiers, customer):
     news = Notification.objects.filter(user=user, kind="rewards.earned")
     assert news.count() == 1
     assert "25" in news.get().title_en
+
+
+def test_only_what_is_left_of_credits_expiring_within_30_days_is_announced(customer):
+    user, headers = customer
+    credit(user, 100, days=20)  # expires in 20 days
+    credit(user, 80, days=200)
+    points_entry_add(user_id=user.pk, kind="redeem", points=-60, reference="spent-soon")
+
+    data = call(api.loyalty.app, "GET", "/api/v1/loyalty", headers=headers).json()
+
+    assert (data["balance"], data["expiring_soon"]) == (120, 40)

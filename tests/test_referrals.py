@@ -204,3 +204,14 @@ def test_a_code_given_at_sign_up_is_recorded_and_an_unknown_one_refused(referrer
     assert signed_up.status == 201, signed_up.body
     referral = Referral.objects.get(referee__email="friend@shop.test")
     assert (referral.source, referral.status, referral.code) == ("signup", "pending", code)
+
+
+def test_two_customers_cannot_refer_each_other(referrer, newcomer):
+    _, referrer_headers = referrer
+    _, headers = newcomer
+
+    forward = claim(headers, code_of(referrer_headers))
+    back = claim(referrer_headers, code_of(headers))
+
+    assert forward.status == 201
+    assert (back.status, back.json()["error"]["code"]) == (422, "referral_self")

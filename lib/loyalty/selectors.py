@@ -6,11 +6,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from db.models import PointsEntry
 from lib import conf
+from lib.loyalty.expiry import points_remaining
 from lib.loyalty.redeem import points_balance, points_max_for, points_worth
 from lib.loyalty.tiers import tier_standing
 
@@ -30,13 +31,18 @@ def tier_out(tier: Any) -> dict[str, Any] | None:
 
 
 def loyalty_summary(*, user_id: Any) -> dict[str, Any]:
-    """Balance, its worth, tier and progress to the next one (four queries)."""
+    """Balance, its worth, what expires within 30 days, tier and progress to the next one
+    (four queries)."""
     balance = points_balance(user_id=user_id)
     standing = tier_standing(user_id=user_id)
     now = timezone.now()
-    soon = PointsEntry.objects.filter(
-        user_id=user_id, expires_at__gt=now, expires_at__lte=now + EXPIRING_SOON
-    ).aggregate(total=Sum("points"))["total"]
+    entries = list(PointsEntry.objects.filter(user_id=user_id).order_by("created_at", "pk"))
+    left = points_remaining(entries)
+    soon = sum(
+        left.get(entry.pk, 0)
+        for entry in entries
+        if entry.expires_at is not None and now < entry.expires_at <= now + EXPIRING_SOON
+    )
     settings = conf.loyalty_config
     return {
         "balance": balance,
@@ -45,7 +51,7 @@ def loyalty_summary(*, user_id: Any) -> dict[str, Any]:
         "redeem_min_balance": settings.redeem_min_balance,
         "redeem_max_percent": settings.redeem_max_percent,
         "can_redeem": balance >= settings.redeem_min_balance,
-        "expiring_soon": min(int(soon or 0), max(balance, 0)),
+        "expiring_soon": soon,
         "spend_12_months": standing.spend,
         "tier": tier_out(standing.tier),
         "next_tier": tier_out(standing.next_tier),

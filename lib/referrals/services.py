@@ -32,6 +32,9 @@ def referral_create(*, referee_id: Any, code: str, source: str) -> Referral:
         raise ApiError("referral_code_invalid", status=422, fields={"code": [code[:16]]})
     if str(found.user_id) == str(referee_id):
         raise ApiError("referral_self", status=422, fields={"code": [found.code]})
+    if Referral.objects.filter(referrer_id=referee_id, referee_id=found.user_id).exists():
+        # Two customers referring each other are one customer twice.
+        raise ApiError("referral_self", status=422, fields={"code": [found.code]})
     if Referral.objects.filter(referee_id=referee_id).exists():
         raise Conflict("referral_exists")
     if source != ReferralSource.CHECKOUT and Order.objects.filter(user_id=referee_id).exists():
