@@ -362,3 +362,43 @@ def test_maintenance_costs_no_query_and_no_extra_kv_round_trip(
         reply = call(api.catalog.app, "GET", "/api/v1/categories", headers=server_key)
     assert reply.status == 503
     assert bridge.request_count - before == 1  # the access pipeline's own round trip
+
+
+def test_staff_can_sign_in_during_maintenance(maintenance, server_key):
+    import api.auth
+
+    User.objects.create_user(
+        email="night-shift@zest.test", password="Correct-Horse-Battery-9", role=UserRole.STAFF
+    )
+    reply = call(
+        api.auth.app,
+        "POST",
+        "/api/v1/auth/login",
+        json_body={"email": "night-shift@zest.test", "password": "Correct-Horse-Battery-9"},
+        headers=server_key,
+    )
+    assert reply.status == 200, reply.body
+    token = reply.json()["tokens"]["access_token"]
+    headers = {**server_key, "Authorization": f"Bearer {token}"}
+    assert call(api.catalog.app, "GET", "/api/v1/categories", headers=headers).status == 200
+
+
+@pytest.mark.parametrize("raw", [None, "0", "not json", '{"on": false}', "[1, 2]"])
+def test_a_switch_that_is_off_or_unreadable_lets_requests_through(raw):
+    from django.test import RequestFactory
+
+    from lib.site.maintenance import maintenance_answer
+
+    request = RequestFactory().get("/api/v1/products")
+    assert maintenance_answer(request, raw, None) is None
+
+
+def test_settings_are_read_from_the_database_while_the_cache_is_unreachable(store, kv, monkeypatch):
+    from upstash_redis import Redis
+
+    import lib.kv
+
+    unreachable = Redis("http://127.0.0.1:9", "token", rest_retries=0)
+    monkeypatch.setattr(lib.kv, "_client", unreachable)
+    assert store_settings_get().cod_fee == Decimal("30.00")
+    assert [page.slug for page in site_pages_published()] == ["returns"]
