@@ -51,6 +51,13 @@ from db.admin.loyalty import (
     PointsEntryAdmin,
     ReferralAdmin,
 )
+from db.admin.notifications import (
+    NotificationAdmin,
+    NotificationDeliveryAdmin,
+    NotificationDeliveryInline,
+    NotificationPreferenceAdmin,
+    PushSubscriptionAdmin,
+)
 from db.admin.operations import (
     InventoryAlertAdmin,
     OutboxMessageAdmin,
@@ -137,6 +144,10 @@ __all__ = [
     "LoyaltyAccountAdmin",
     "LoyaltyTierAdmin",
     "NeedsRefundFilter",
+    "NotificationAdmin",
+    "NotificationDeliveryAdmin",
+    "NotificationDeliveryInline",
+    "NotificationPreferenceAdmin",
     "OrderAdmin",
     "OrderItemAdmin",
     "OrderItemInline",
@@ -153,6 +164,7 @@ __all__ = [
     "ProductImageInline",
     "ProductVariationAdmin",
     "ProductVariationInline",
+    "PushSubscriptionAdmin",
     "ReadOnlyMixin",
     "ReferralAdmin",
     "RefundAdmin",

@@ -76,10 +76,16 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 
 def sms_order_wanted(order: Order, kind: str) -> bool:
-    """Whether the customer gets the `kind` SMS of `order`. The one place preferences plug
-    in: today the shop-wide switch SMS_ORDER_NOTIFICATIONS; a per-user notification
-    preference (opting out of order SMS, or of one kind) is to be checked here too."""
-    return conf.sms_config.order_notifications
+    """Whether the customer gets the `kind` SMS of `order`: the shop-wide switch
+    SMS_ORDER_NOTIFICATIONS, then a signed-in customer's own notification preference for
+    order SMS (`lib.notifications.preferences`; guests get them)."""
+    if not conf.sms_config.order_notifications:
+        return False
+    if order.user_id is None:
+        return True
+    from lib.notifications.preferences import preference_enabled
+
+    return preference_enabled(order.user_id, "sms", "order")
 
 
 def order_phone(order: Order) -> str:
