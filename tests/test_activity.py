@@ -322,3 +322,41 @@ def committed_cod_off(kv, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         StoreSettings.objects.create(cod_enabled=False)
         site_changed()
+
+
+def test_a_change_in_the_django_admin_is_listed_as_an_admin_action(
+    server_key, settings, django_capture_on_commit_callbacks
+):
+    import sys
+    import types
+
+    from django.conf import settings as django_settings
+    from django.contrib import admin
+    from django.test import Client
+    from django.urls import path
+
+    urls = types.ModuleType("zest_test_activity_admin_urls")
+    urls.urlpatterns = [path("admin/", admin.site.urls)]
+    sys.modules[urls.__name__] = urls
+    settings.ROOT_URLCONF = urls.__name__
+    settings.MIDDLEWARE = django_settings.ADMIN_MIDDLEWARE
+    owner, headers = signed_in(server_key, UserRole.ADMIN, is_staff=True)
+    client = Client()
+    client.force_login(owner)
+    form = {
+        "slug": unique("terms"),
+        "title_en": "Terms",
+        "title_bn": "শর্তাবলি",
+        "body_en": "<p>Terms.</p>",
+        "body_bn": "",
+        "position": "0",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/admin/db/sitepage/add/", form).status_code == 302
+    outbox_dispatch()
+
+    items = browse(headers, user_id=str(owner.pk), type="admin_action").json()["items"]
+
+    assert len(items) == 1
+    assert items[0]["details"]["action"] == "add"
+    assert items[0]["details"]["model"] == "db.sitepage"
