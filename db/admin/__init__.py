@@ -21,6 +21,7 @@ from db.admin.catalog import (
     ProductVariationAdmin,
     ProductVariationInline,
 )
+from db.admin.chat import ChatMessageAdmin, ChatMessageInline, ConversationAdmin
 from db.admin.checkout import (
     DiscountAdmin,
     DiscountRedemptionAdmin,
@@ -123,11 +124,14 @@ __all__ = [
     "ApiKeySecretInline",
     "CategoryAdmin",
     "CategoryPointsMultiplierAdmin",
+    "ChatMessageAdmin",
+    "ChatMessageInline",
     "ChildCategoryInline",
     "CommissionRuleAdmin",
     "ConsignmentAdmin",
     "ConsignmentEventAdmin",
     "ConsignmentEventInline",
+    "ConversationAdmin",
     "CourierPayoutAdmin",
     "CourierPayoutLineAdmin",
     "CourierPayoutLineInline",
