@@ -113,21 +113,27 @@ def message_key(payload_id: str | None, header_key: str | None) -> str:
 # --- routes ----------------------------------------------------------------------------
 
 
-@router.post("/conversations", response={201: ChatOpenOut})
+@router.post("/conversations", response={201: ChatOpenOut, 200: ChatOpenOut})
 def open_conversation(
-    request, response: HttpResponse, payload: ChatOpenIn, chat_token: ChatToken = None
+    request,
+    response: HttpResponse,
+    payload: ChatOpenIn,
+    chat_token: ChatToken = None,
+    idempotency_key: MessageKey = None,
 ):
     """Start a conversation with the support team. A signed-in shopper's belongs to their
     account; a guest gets a token (reused when sent) naming their conversations. An order
-    can be named: a signed-in shopper's own, or a guest's with the phone it was placed with."""
+    can be named: a signed-in shopper's own, or a guest's with the phone it was placed with.
+    A retry with the same `Idempotency-Key` (and, for a guest, the token the first answer
+    gave) answers 200 with the first conversation."""
     claims = get_access(request).claims
     user_id = claims.user_id if claims else None
     token = None
     if user_id is None:
-        token = (chat_token or "").strip() or chat_guest_token_new()
+        token = (chat_token or "").strip() or chat_guest_token_new(idempotency_key or "")
         party_of(user_id=None, guest_token=token)  # 400 for a malformed token
     identifier = f"user:{user_id}" if user_id else f"ip:{ip_bucket(client_ip(request))}"
-    conversation = services.conversation_start(
+    conversation, created = services.conversation_start(
         user_id=user_id,
         guest_token=token,
         subject=payload.subject,
@@ -136,13 +142,13 @@ def open_conversation(
         limit_identifier=identifier,
         order_number=payload.order_number,
         order_phone=payload.order_phone,
+        idempotency_key=idempotency_key or "",
     )
     if token:
         response[CHAT_TOKEN] = token
     messages = selectors.messages_after(conversation, since=0, limit=selectors.POLL_MAX_MESSAGES)
-    return Status(
-        201, {"conversation": conversation, "messages": messages["items"], "guest_token": token}
-    )
+    body = {"conversation": conversation, "messages": messages["items"], "guest_token": token}
+    return Status(201 if created else 200, body)
 
 
 @router.get("/conversations", response=ChatConversationPageOut)

@@ -93,7 +93,7 @@ def ask(request, payload: ChatbotIn, chat_token: ChatToken = None):
     claims = get_access(request).claims
     user_id = claims.user_id if claims else None
     identifier = f"user:{user_id}" if user_id else f"ip:{ip_bucket(client_ip(request))}"
-    return chatbot_reply(
+    reply = chatbot_reply(
         message=payload.message,
         session_id=payload.session_id,
         user_id=user_id,
@@ -104,6 +104,8 @@ def ask(request, payload: ChatbotIn, chat_token: ChatToken = None):
         order_number=payload.order_number,
         phone=payload.phone,
     )
+    request.language = reply.language  # product names and prices in the answer's language
+    return reply
 
 
 app = make_app("chatbot", [("/chatbot", router)], title="Zest Store chatbot")

@@ -599,3 +599,81 @@ def test_a_file_for_another_shoppers_conversation_is_a_404(customer, server_key)
     _, stranger = signed_in(server_key, "customer")
     assert upload(stranger, conversation, PDF).status == 404
     assert upload(customer[1], conversation, PDF).status == 201
+
+
+# --- retried opens and concurrent claims -------------------------------------------------
+
+
+def test_a_retried_open_returns_the_first_conversation(customer, kv, server_key):
+    _, headers = customer
+    key = {**headers, "Idempotency-Key": "open-key-0001"}
+    first = chat("POST", "/conversations", key, json_body={"message": "Hello"})
+    again = chat("POST", "/conversations", key, json_body={"message": "Hello"})
+    assert (first.status, again.status) == (201, 200)
+    assert first.json()["conversation"]["id"] == again.json()["conversation"]["id"]
+    assert Conversation.objects.count() == 1
+    # A guest's retried first open gets the same conversation and the same token back.
+    guest_key = {**server_key, "Idempotency-Key": "open-key-0002"}
+    one = chat("POST", "/conversations", guest_key, json_body={"message": "Hi"})
+    two = chat("POST", "/conversations", guest_key, json_body={"message": "Hi"})
+    assert (one.status, two.status) == (201, 200)
+    assert one.json()["guest_token"] == two.json()["guest_token"]
+    assert one.json()["conversation"]["id"] == two.json()["conversation"]["id"]
+    # The same key from someone else is their own, new conversation.
+    _, stranger = signed_in(server_key, "customer")
+    other = chat(
+        "POST",
+        "/conversations",
+        {**stranger, "Idempotency-Key": "open-key-0001"},
+        json_body={"message": "Hello"},
+    )
+    assert other.status == 201
+    assert other.json()["conversation"]["id"] != first.json()["conversation"]["id"]
+
+
+def test_concurrent_retries_of_one_open_create_one_conversation(transactional_db, kv, server_key):
+    _, headers = signed_in(server_key, "customer")
+    key = {**headers, "Idempotency-Key": "open-race-0001"}
+
+    def send(_: int) -> int:
+        try:
+            return call(
+                api.chat.app,
+                "POST",
+                "/api/v1/chat/conversations",
+                json_body={"message": "race"},
+                headers=key,
+                isolated=True,
+            ).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(send, range(4)))
+    assert statuses == [200, 200, 200, 201]
+    assert Conversation.objects.count() == 1
+
+
+def test_two_team_members_claiming_at_once_one_wins(transactional_db, kv, server_key):
+    _, headers = signed_in(server_key, "customer")
+    conversation = opened(headers)["conversation"]["id"]
+    team = [signed_in(server_key, "support")[1] for _ in range(3)]
+
+    def claim(member: dict[str, str]) -> int:
+        try:
+            return call(
+                api.chat_staff.app,
+                "POST",
+                f"/api/v1/admin/chat/conversations/{conversation}/claim",
+                headers=member,
+                isolated=True,
+            ).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(3) as pool:
+        statuses = sorted(pool.map(claim, team))
+    assert statuses == [200, 409, 409]
+    assert (
+        ChatMessage.objects.filter(conversation_id=conversation, sender_kind="system").count() == 1
+    )

@@ -71,6 +71,8 @@ class Conversation(TimeStampedModel):
     customer_unread = models.PositiveIntegerField(default=0)
     staff_unread = models.PositiveIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # "<owner>:<Idempotency-Key>" of the open that created it: a retried open finds it.
+    open_key = models.CharField(max_length=220, blank=True, editable=False)
 
     class Meta:
         db_table = "chat_conversations"
@@ -87,6 +89,11 @@ class Conversation(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(user__isnull=False) | ~Q(guest_token_hash=""),
                 name="chat_conversations_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["open_key"],
+                condition=~Q(open_key=""),
+                name="chat_conversations_open_key",
             ),
         ]
 

@@ -4,9 +4,12 @@ database does not hand out conversations)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q
 
 from lib.cart.store import guest_token_new, guest_token_valid
@@ -55,6 +58,13 @@ def party_of(*, user_id: str | None, guest_token: str | None) -> ChatParty:
     return ChatParty(guest_hash=guest_token_hash(token))
 
 
-def chat_guest_token_new() -> str:
-    """A new guest token: the same opaque shape as a guest cart's."""
-    return guest_token_new()
+def chat_guest_token_new(idempotency_key: str = "") -> str:
+    """A new guest token: the same opaque shape as a guest cart's. A first open sent with an
+    `Idempotency-Key` gets a token derived from it (HMAC with the server's secret), so its
+    retry answers the same token: the key is as secret as the token it stands for."""
+    if not idempotency_key:
+        return guest_token_new()
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"chat-guest:{idempotency_key}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]

@@ -16,8 +16,8 @@ MessageKey = Annotated[
     Header(
         None,
         alias=IDEMPOTENCY_KEY,
-        description="8-128 characters, new for each message (a UUID): a retry with the same "
-        "key returns the first message and posts nothing twice",
+        description="8-128 characters, new for each message or conversation (a UUID): a "
+        "retry with the same key returns the first answer and writes nothing twice",
     ),
 ]
 

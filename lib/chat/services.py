@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from db.models import (
 )
 from lib.access.permissions import has_permission
 from lib.access.ratelimit import named_limiter
-from lib.chat.parties import ChatParty, guest_token_hash
+from lib.chat.parties import ChatParty, guest_token_hash, party_of
 from lib.chat.poll import poll_state_bump
 from lib.chat.text import message_clean, snippet
 from lib.conf import Rate, chat_config
@@ -167,6 +167,7 @@ def conversation_open(
     source: str = ConversationSource.CUSTOMER,
     language: str = "en",
     transcript: Sequence[tuple[str, str]] = (),
+    open_key: str = "",
 ) -> Conversation:
     """Open a conversation for a user, or for the guest holding `guest_token` (only its hash
     is kept), with its first message. `transcript` ((sender kind, text), oldest first) is
@@ -181,6 +182,7 @@ def conversation_open(
         subject=message_clean(subject)[:200] or snippet(body, 80),
         source=source,
         language="bn" if language == "bn" else "en",
+        open_key=open_key,
     )
     sender = SenderKind.CUSTOMER if user_id else SenderKind.GUEST
     for kind, text in transcript:
@@ -396,20 +398,36 @@ def conversation_start(
     limit_identifier: str,
     order_number: str | None = None,
     order_phone: str | None = None,
-) -> Conversation:
-    """A shopper opens a conversation (at most `CHAT_OPEN_LIMIT` per caller)."""
+    idempotency_key: str = "",
+) -> tuple[Conversation, bool]:
+    """A shopper opens a conversation (at most `CHAT_OPEN_LIMIT` per caller): (conversation,
+    created). A retry with the same `idempotency_key` returns the first one."""
     if not message_clean(message):
         raise ApiError("chat_message_empty", status=422, fields={"message": []})
+    owner = party_of(user_id=user_id, guest_token=guest_token).owner_key
+    open_key = f"{owner}:{idempotency_key}" if idempotency_key else ""
+    earlier = Conversation.objects.filter(open_key=open_key).first() if open_key else None
+    if earlier is not None:
+        return earlier, False
     chat_limit("chat:open", chat_config.open_rate, limit_identifier)
     order_id = chat_order_id(user_id=user_id, order_number=order_number, phone=order_phone)
-    return conversation_open(
-        user_id=user_id,
-        guest_token=guest_token,
-        subject=subject,
-        first_message=message,
-        order_id=order_id,
-        language=language,
-    )
+    try:
+        with transaction.atomic():
+            conversation = conversation_open(
+                user_id=user_id,
+                guest_token=guest_token,
+                subject=subject,
+                first_message=message,
+                order_id=order_id,
+                language=language,
+                open_key=open_key,
+            )
+    except IntegrityError:  # the same key won a race with this request
+        earlier = Conversation.objects.filter(open_key=open_key).first() if open_key else None
+        if earlier is None:
+            raise
+        return earlier, False
+    return conversation, True
 
 
 def attachment_post(
