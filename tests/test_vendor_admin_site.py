@@ -118,3 +118,30 @@ def test_the_ledger_is_read_only_and_a_payout_is_cancelled_by_action(staff):
 )
 def test_staff_open_every_marketplace_list(staff, model):
     assert staff.get(f"{BASE}/{model}/").status_code == 200
+
+
+def test_suspending_in_the_admin_signs_the_members_out_and_reinstating_brings_them_back(staff, kv):
+    from lib.access.sessions import session_key, session_start
+    from lib.access.tokens import user_vendor_ids
+    from lib.catalog.selectors import products_listed
+    from tests import factories
+
+    vendor, owner = vendor_with_owner()
+    product = factories.product(category=factories.category(), vendor=vendor, images=0)
+    session_id = session_start(user=owner, ip="127.0.0.1", user_agent="test").refresh_token
+    session_id = session_id.partition(".")[0]
+
+    administrator = Client()  # staff only view vendors in the admin (they suspend by API)
+    administrator.force_login(person(UserRole.ADMIN, is_staff=True))
+    act(administrator, "vendor", "suspend", [vendor.pk])
+
+    vendor.refresh_from_db()
+    assert vendor.status == "suspended"
+    assert not products_listed().filter(pk=product.pk).exists()
+    assert user_vendor_ids(owner) == []
+    assert not kv.exists(session_key(session_id))
+
+    act(administrator, "vendor", "approve", [vendor.pk])
+    vendor.refresh_from_db()
+    assert vendor.status == "active"
+    assert user_vendor_ids(owner) == [str(vendor.pk)]
