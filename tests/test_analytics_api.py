@@ -482,7 +482,11 @@ def test_a_range_through_today_adds_a_fixed_number_of_queries(shop, django_asser
     year_seed(shop, first)
     today = dhaka_today()
     rollups_build(today - timedelta(days=1), today - timedelta(days=1))  # yesterday is final
-    sale(at=timezone.now() - timedelta(minutes=2), lines=[(shop["products"]["mine"], 1)])
+    sale(
+        at=timezone.now() - timedelta(minutes=2),
+        lines=[(shop["products"]["mine"], 1)],
+        user=customer(),
+    )
 
     # the rollups, yesterday's check, today's lines and its customers' first orders
     for start in (first, today - timedelta(days=6)):

@@ -67,6 +67,7 @@ def sale(
     method: str = "cod",
     user: User | None = None,
     guest_email: str = "",
+    guest_phone: str = "",
     discount: str = "0.00",
     shipping: str = "60.00",
     cod_fee: str = "0.00",
@@ -78,6 +79,7 @@ def sale(
         number=f"ZS-T-{next(_numbers):06d}",
         user=user,
         guest_email=guest_email if user is None else "",
+        guest_phone=guest_phone,
         status=status,
         payment_method=method,
         subtotal=subtotal,
@@ -227,6 +229,24 @@ def test_new_and_returning_customers_per_shop_and_per_vendor():
     mine_10 = DailySales.objects.get(day=NOV_10, vendor=mine)
     assert (mine_10.new_customers, mine_10.returning_customers) == (3, 0)
     assert (shop_row(NOV_11).new_customers, shop_row(NOV_11).returning_customers) == (0, 1)
+
+
+def test_guests_known_by_phone_alone_return_and_anonymous_orders_are_new_each_time():
+    product = item()
+    sale(at=LATE_ON_10TH - timedelta(days=3), lines=[(product, 1)], guest_phone="+8801711111111")
+    sale(at=LATE_ON_10TH, lines=[(product, 1)], guest_phone="+8801711111111")
+    sale(at=LATE_ON_10TH, lines=[(product, 1)], guest_phone="+8801722222222")
+    sale(at=LATE_ON_10TH - timedelta(days=1), lines=[(product, 1)])  # no contact at all
+    sale(at=LATE_ON_10TH, lines=[(product, 1)])
+    # An account's earlier order makes it returning.
+    karim = customer("karim@shop.test")
+    sale(at=LATE_ON_10TH - timedelta(days=9), lines=[(product, 1)], user=karim)
+    sale(at=LATE_ON_10TH, lines=[(product, 1)], user=karim)
+
+    rollups_build(NOV_10, NOV_10)
+
+    row = shop_row(NOV_10)
+    assert (row.new_customers, row.returning_customers) == (2, 2)  # 2nd phone, anonymous
 
 
 # --- idempotent writes --------------------------------------------------------------------

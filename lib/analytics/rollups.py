@@ -12,6 +12,7 @@ day whose orders changed since the previous runs; `rollups_backfill` walks a ran
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -20,8 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import CharField, Min, QuerySet, Value
-from django.db.models.functions import Cast, Coalesce, Lower, NullIf
+from django.db.models import Min, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from db.models import (
@@ -68,13 +69,22 @@ def counted_lines() -> QuerySet[OrderItem]:
 
 
 # Who bought: the account, else the guest's email, else their phone (else the order alone).
-CUSTOMER_KEY = Coalesce(
-    Cast("order__user_id", CharField()),
-    NullIf(Lower("order__guest_email"), Value("")),
-    NullIf("order__guest_phone", Value("")),
-    Cast("order_id", CharField()),
-    output_field=CharField(),
-)
+CustomerKey = tuple[str, str]
+CUSTOMER_FIELDS = ("order__user_id", "guest_email_lower", "order__guest_phone")
+
+
+def with_customer(lines: QuerySet[OrderItem]) -> QuerySet[OrderItem]:
+    return lines.annotate(guest_email_lower=Lower("order__guest_email"))
+
+
+def customer_key(user_id: Any, email: str, phone: str, order_id: Any) -> CustomerKey:
+    if user_id:
+        return ("user", str(user_id))
+    if email:
+        return ("email", email)
+    if phone:
+        return ("phone", phone)
+    return ("order", str(order_id))
 
 
 @dataclass(slots=True)
@@ -93,7 +103,7 @@ class SalesRow:
     returning_customers: int = 0
     payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     order_ids: set = field(default_factory=set)
-    customers: dict[str, bool] = field(default_factory=dict)  # customer -> is new
+    customers: dict[Any, bool] = field(default_factory=dict)  # customer -> is new
 
     @property
     def net_revenue(self) -> Decimal:
@@ -147,7 +157,7 @@ LINE_FIELDS = (
     "order__shipping_total",
     "order__cod_fee",
     "order__placed_at",
-    "customer",
+    *CUSTOMER_FIELDS,
 )
 
 
@@ -160,8 +170,9 @@ def sales_compute(
     lines = counted_lines().filter(order__placed_at__gte=start, order__placed_at__lt=end)
     if vendor_ids is not None:
         lines = lines.filter(vendor_id__in=vendor_ids)
-    rows = list(lines.annotate(customer=CUSTOMER_KEY).values_list(*LINE_FIELDS))
-    firsts = customer_firsts({row[-1] for row in rows}, before=end, vendor_ids=vendor_ids)
+    rows = list(with_customer(lines).values_list(*LINE_FIELDS))
+    customers = {customer_key(*row[-3:], row[0]) for row in rows}
+    firsts = customer_firsts(customers, before=end, vendor_ids=vendor_ids)
     window = SalesWindow()
     orders_seen: set = set()
     for (
@@ -176,8 +187,11 @@ def sales_compute(
         shipping,
         cod_fee,
         placed_at,
-        customer,
+        user_id,
+        email,
+        phone,
     ) in rows:
+        customer = customer_key(user_id, email, phone, order_id)
         day = dhaka_day_of(placed_at)
         vendor = str(vendor_id) if vendor_id else None
         refunded = total_price if status in REFUNDED else ZERO
@@ -211,24 +225,40 @@ def sales_compute(
 
 
 def customer_firsts(
-    customers: set[str], *, before: datetime, vendor_ids: tuple[str, ...] | None
-) -> dict[tuple[str, str | None], datetime]:
+    customers: set[CustomerKey], *, before: datetime, vendor_ids: tuple[str, ...] | None
+) -> dict[tuple[CustomerKey, str | None], datetime]:
     """(customer, vendor or None for the shop) -> when they first placed a counted order
-    (before `before`) of that vendor's items or of anything."""
-    if not customers:
+    (before `before`) of that vendor's items or of anything. Accounts are found through the
+    orders' user index; guests by their email or phone."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for kind, value in customers:
+        wanted[kind].append(value)
+    match = Q(pk__in=[])
+    if wanted["user"]:
+        match |= Q(order__user_id__in=wanted["user"])
+    if wanted["email"]:
+        match |= Q(order__user_id__isnull=True, guest_email_lower__in=wanted["email"])
+    if wanted["phone"]:
+        match |= Q(
+            order__user_id__isnull=True,
+            order__guest_email="",
+            order__guest_phone__in=wanted["phone"],
+        )
+    if not (wanted["user"] or wanted["email"] or wanted["phone"]):
         return {}
     lines = counted_lines().filter(order__placed_at__lt=before)
     if vendor_ids is not None:
         lines = lines.filter(vendor_id__in=vendor_ids)
-    firsts: dict[tuple[str, str | None], datetime] = {}
     found = (
-        lines.annotate(customer=CUSTOMER_KEY)
-        .filter(customer__in=sorted(customers))
-        .values_list("customer", "vendor_id")
+        with_customer(lines)
+        .filter(match)
+        .values_list(*CUSTOMER_FIELDS, "vendor_id")
         .annotate(first=Min("order__placed_at"))
         .order_by()
     )
-    for customer, vendor_id, first in found:
+    firsts: dict[tuple[CustomerKey, str | None], datetime] = {}
+    for user_id, email, phone, vendor_id, first in found:
+        customer = customer_key(user_id, email, phone, None)
         keys = [(customer, str(vendor_id))] if vendor_id else []
         if vendor_ids is None:
             keys.append((customer, None))
