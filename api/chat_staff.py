@@ -67,7 +67,7 @@ class ChatStaffConversationPageOut(Schema):
 
 
 class ChatQueueQuery(PageParams):
-    status: Literal["open", "closed"] | None = Field("open", description="Empty: every status")
+    status: Literal["open", "closed", "all"] = Field("open", description="`all`: every status")
     assigned: str | None = Field(
         None, description="`none` (the queue), `me`, `any`, or a team member's id"
     )
@@ -90,7 +90,8 @@ class ChatAssignIn(InputSchema):
 def queue(request, query: Query[ChatQueueQuery]):
     """The queue: unassigned conversations first, then the longest waiting."""
     assigned = str(request.auth.user_id) if query.assigned == "me" else query.assigned
-    return selectors.staff_queue(params=query, status=query.status, assigned=assigned)
+    status = None if query.status == "all" else query.status
+    return selectors.staff_queue(params=query, status=status, assigned=assigned)
 
 
 @router.get("/counts", response=ChatCountsOut)

@@ -371,6 +371,8 @@ def test_the_queue_lists_unassigned_first_with_filters(customer, support, server
     assert staff_call("GET", "/conversations?assigned=none", team).json()["count"] == 1
     assert staff_call("GET", "/conversations?assigned=me", team).json()["items"][0]["id"] == first
     assert staff_call("GET", "/conversations?status=closed", team).json()["count"] == 1
+    assert staff_call("GET", "/conversations?status=all", team).json()["count"] == 3
+    assert staff_call("GET", "/conversations?status=gone", team).status == 422
     assert staff_call("GET", "/conversations?assigned=not-an-id", team).json()["count"] == 0
     assert chat_queue_summary() == {"unassigned": 1, "assigned": 1, "awaiting_staff": 2}
 

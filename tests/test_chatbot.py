@@ -328,3 +328,79 @@ def test_order_status_money_is_decimal(shop, customer):
     order = order_place(shop, headers, "cod", status="placed")
     card = answer(headers, f"order {order.number}")["order"]
     assert Decimal(card["total"]["amount"]) == Order.objects.get(pk=order.pk).total_amount
+
+
+def test_zest_dev_points_the_chatbot_at_the_simulator_unless_a_model_is_set(monkeypatch):
+    from devtools.llm_sim import llm_simulator_start
+
+    monkeypatch.delenv("CHATBOT_LLM_URL", raising=False)
+    env, simulator = llm_simulator_start()
+    try:
+        assert env["CHATBOT_LLM_URL"] == f"{simulator.url}/v1"
+        reply = httpx.post(
+            f"{env['CHATBOT_LLM_URL']}/chat/completions",
+            json={
+                "model": env["CHATBOT_LLM_MODEL"],
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+            headers={"Authorization": f"Bearer {env['CHATBOT_LLM_API_KEY']}"},
+        )
+        assert reply.status_code == 200
+    finally:
+        simulator.stop()
+    monkeypatch.setenv("CHATBOT_LLM_URL", "https://api.openai.com/v1")
+    assert llm_simulator_start() == ({}, None)
+
+
+def test_the_simulator_runs_from_its_command_line():
+    import subprocess
+    import sys
+
+    from lib.conf import REPO_ROOT
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.llm_sim", "--port", "0"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "Chat Completions simulator at http://127.0.0.1:" in first
+        url = first.rsplit(" ", 1)[1].strip()
+        lines = [process.stdout.readline() for _ in range(4)]
+        assert any(f"CHATBOT_LLM_API_KEY={API_KEY}" in line for line in lines)
+        assert httpx.post(url, json={}).status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_order_status_in_bangla_for_a_signed_in_shopper(shop, customer):
+    _, headers = customer
+    assert answer(headers, "আমার অর্ডার কোথায়?")["answer"] == "আপনার এখনো কোনো অর্ডার নেই।"
+    order = order_place(shop, headers, "cod", status="placed")
+    body = answer(headers, f"আমার অর্ডার {order.number} কোথায়?")
+    assert body["language"] == "bn" and body["order"]["number"] == order.number
+    assert body["order"]["status_label"] == "অর্ডার করা হয়েছে"
+    assert body["order"]["total"]["display"].startswith("৳") and "অর্ডার" in body["answer"]
+
+
+def test_a_guest_handover_reuses_the_chat_token_the_guest_holds(kv, server_key, llm):
+    token = call(
+        api.chat.app,
+        "POST",
+        "/api/v1/chat/conversations",
+        json_body={"message": "An earlier question"},
+        headers=server_key,
+    ).json()["guest_token"]
+    headers = {**server_key, "X-Chat-Token": token}
+    body = answer(headers, "human please")
+    assert body["handover"]["guest_token"] == token
+    listed = call(api.chat.app, "GET", "/api/v1/chat/conversations", headers=headers).json()
+    assert listed["count"] == 2
+    assert llm.requests() == []  # a handover is not phrased by the model
+    refused = ask({**server_key, "X-Chat-Token": "bad"}, "human please")
+    assert (refused.status, refused.json()["error"]["code"]) == (400, "chat_token_invalid")
