@@ -360,3 +360,18 @@ def test_a_change_in_the_django_admin_is_listed_as_an_admin_action(
     assert len(items) == 1
     assert items[0]["details"]["action"] == "add"
     assert items[0]["details"]["model"] == "db.sitepage"
+
+
+def test_an_unreachable_document_store_answers_503(staff, monkeypatch):
+    from pymongo import MongoClient
+
+    import lib.documents
+
+    unreachable = MongoClient(
+        "mongodb://127.0.0.1:9/", serverSelectionTimeoutMS=200, connectTimeoutMS=200
+    )
+    monkeypatch.setattr(lib.documents, "_client", unreachable)
+    for reply in (browse(staff), suspicious(staff)):
+        assert reply.status == 503
+        assert reply.json()["error"]["code"] == "service_unavailable"
+    unreachable.close()

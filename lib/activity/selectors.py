@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +28,8 @@ from lib.conf import site_config
 from lib.documents import get_documents_db
 from lib.errors import ApiError
 from lib.pagination import invalid_cursor
+
+logger = logging.getLogger("zest.activity")
 
 DHAKA = ZoneInfo("Asia/Dhaka")
 NEWEST_FIRST = [("timestamp", -1), ("_id", -1)]
@@ -41,6 +46,18 @@ def as_dhaka(value: datetime) -> datetime:
 def as_utc(value: datetime) -> datetime:
     """A stored time (naive ones are UTC) as an aware UTC time."""
     return value.replace(tzinfo=UTC) if timezone.is_naive(value) else value.astimezone(UTC)
+
+
+@contextmanager
+def documents_guard() -> Iterator[None]:
+    """The document store down or timing out: 503 `service_unavailable`, the cause logged."""
+    from pymongo.errors import PyMongoError
+
+    try:
+        yield
+    except PyMongoError as exc:
+        logger.error("activity log unavailable: %s: %s", type(exc).__name__, exc)
+        raise ApiError("service_unavailable", status=503) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +137,8 @@ def activity_page(
         }
         query = {"$and": [query, after]} if query else after
     collection = (db if db is not None else get_documents_db())[ACTIVITY_COLLECTION]
-    documents = list(collection.find(query).sort(NEWEST_FIRST).limit(limit + 1))
+    with documents_guard():
+        documents = list(collection.find(query).sort(NEWEST_FIRST).limit(limit + 1))
     more = len(documents) > limit
     documents = documents[:limit]
     return {
@@ -209,25 +227,28 @@ def suspicious_activity(
     signed_in = {**window, "activity_type": str(ActivityType.SIGN_IN)}
     ordered = {**window, "activity_type": str(ActivityType.ORDER_PLACED)}
     at_least = thresholds.failed_sign_ins
-    return {
-        "since": since.astimezone(DHAKA),
-        "until": until.astimezone(DHAKA),
-        "thresholds": {
-            "window_minutes": thresholds.window_minutes,
-            "failed_sign_ins": thresholds.failed_sign_ins,
-            "accounts": thresholds.accounts,
-        },
-        "failed_sign_ins_by_user": counts_by(
-            collection, match=failed, field="user_id", at_least=at_least
-        ),
-        "failed_sign_ins_by_email": counts_by(
-            collection, match=failed, field="details.email", at_least=at_least
-        ),
-        "failed_sign_ins_by_ip": counts_by(collection, match=failed, field="ip", at_least=at_least),
-        "accounts_by_ip": accounts_by(
-            collection, match=signed_in, field="ip", at_least=thresholds.accounts
-        ),
-        "accounts_by_device": accounts_by(
-            collection, match=ordered, field="details.device_id", at_least=thresholds.accounts
-        ),
-    }
+    with documents_guard():
+        return {
+            "since": since.astimezone(DHAKA),
+            "until": until.astimezone(DHAKA),
+            "thresholds": {
+                "window_minutes": thresholds.window_minutes,
+                "failed_sign_ins": thresholds.failed_sign_ins,
+                "accounts": thresholds.accounts,
+            },
+            "failed_sign_ins_by_user": counts_by(
+                collection, match=failed, field="user_id", at_least=at_least
+            ),
+            "failed_sign_ins_by_email": counts_by(
+                collection, match=failed, field="details.email", at_least=at_least
+            ),
+            "failed_sign_ins_by_ip": counts_by(
+                collection, match=failed, field="ip", at_least=at_least
+            ),
+            "accounts_by_ip": accounts_by(
+                collection, match=signed_in, field="ip", at_least=thresholds.accounts
+            ),
+            "accounts_by_device": accounts_by(
+                collection, match=ordered, field="details.device_id", at_least=thresholds.accounts
+            ),
+        }
