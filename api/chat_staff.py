@@ -10,7 +10,7 @@ from lib.runtime import make_app
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from lib.access.permissions import Require
-from lib.chat import selectors, services
+from lib.chat import selectors, services, staff
 from lib.chat.schemas import (
     ChatAttachmentIn,
     ChatMessageIn,
@@ -22,7 +22,7 @@ from lib.chat.schemas import (
 from lib.pagination import PageParams
 from lib.schemas import InputSchema
 
-router = Router(tags=["admin: chat"], auth=Require(services.CHAT_PERMISSION))
+router = Router(tags=["admin: chat"], auth=Require(staff.CHAT_PERMISSION))
 CONVERSATION = "/conversations/{uuid:conversation_id}"
 
 
@@ -116,7 +116,7 @@ def messages(request, conversation_id: UUID, query: Query[ChatPollQuery]):
 @router.post(f"{CONVERSATION}/claim", response=ChatStaffConversationOut)
 def claim(request, conversation_id: UUID):
     """Take the conversation; 409 `chat_assigned_elsewhere` when a colleague holds it."""
-    services.conversation_assign(
+    staff.conversation_assign(
         conversation_id=conversation_id, assignee_id=None, actor_id=request.auth.user_id, claim=True
     )
     return selectors.conversation_staff(conversation_id=conversation_id)
@@ -126,7 +126,7 @@ def claim(request, conversation_id: UUID):
 def assign(request, conversation_id: UUID, payload: ChatAssignIn):
     """Give the conversation to a team member (422 `chat_assignee_invalid` for anyone
     without `chat:answer`), or back to the queue."""
-    services.conversation_assign(
+    staff.conversation_assign(
         conversation_id=conversation_id,
         assignee_id=payload.assignee_id,
         actor_id=request.auth.user_id,
@@ -141,7 +141,7 @@ def reply(
     """Answer the customer (201; a retry with the same key answers 200 with the first reply).
     An unassigned conversation is taken by whoever answers; a signed-in customer is
     notified. 409 `chat_closed`: reopen it first."""
-    message, created = services.staff_reply(
+    message, created = staff.staff_reply(
         conversation_id=conversation_id,
         staff_id=request.auth.user_id,
         body=payload.body,
@@ -186,7 +186,7 @@ def close(request, conversation_id: UUID):
 @router.post(f"{CONVERSATION}/reopen", response=ChatStaffConversationOut)
 def reopen(request, conversation_id: UUID):
     """Reopen a closed conversation."""
-    services.conversation_reopen(conversation_id=conversation_id)
+    staff.conversation_reopen(conversation_id=conversation_id)
     return selectors.conversation_staff(conversation_id=conversation_id)
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from db.admin.common import ReadOnlyMixin
 from db.models import ChatMessage, Conversation, ConversationStatus, User
 from lib.access.permissions import ROLE_PERMISSIONS
-from lib.chat.services import CHAT_PERMISSION
+from lib.chat.staff import CHAT_PERMISSION
 
 
 class ChatMessageInline(ReadOnlyMixin, admin.TabularInline):
@@ -103,10 +103,10 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Conversation, form: Any, change: bool) -> None:
         """Status and assignee through the chat services; nothing else is editable."""
-        from lib.chat import services
+        from lib.chat import services, staff
 
         if "assigned_to" in form.changed_data:
-            services.conversation_assign(
+            staff.conversation_assign(
                 conversation_id=obj.pk,
                 assignee_id=obj.assigned_to_id,
                 actor_id=str(request.user.pk),
@@ -115,7 +115,7 @@ class ConversationAdmin(admin.ModelAdmin):
             if obj.status == ConversationStatus.CLOSED:
                 services.conversation_close(conversation_id=obj.pk, party=None)
             else:
-                services.conversation_reopen(conversation_id=obj.pk)
+                staff.conversation_reopen(conversation_id=obj.pk)
         obj.refresh_from_db()
 
 

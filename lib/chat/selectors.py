@@ -9,9 +9,9 @@ from typing import Any
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
 
 from db.models import ChatMessage, Conversation, ConversationStatus
+from lib.chat.messages import owner_key_of
 from lib.chat.parties import ChatParty
 from lib.chat.poll import poll_state_bump, poll_state_get
-from lib.chat.services import owner_key_of
 from lib.errors import NotFound
 from lib.pagination import PageParams, paginate
 

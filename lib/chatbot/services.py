@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from db.models import ConversationSource, Order, Product, SenderKind
+from lib.chat.messages import chat_limit
 from lib.chat.parties import chat_guest_token_new, party_of
-from lib.chat.services import chat_limit, conversation_open
+from lib.chat.services import conversation_open
 from lib.chat.text import message_clean
 from lib.chatbot import answers, knowledge
 from lib.chatbot.intents import Reading, message_read
