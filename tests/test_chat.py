@@ -679,3 +679,24 @@ def test_two_team_members_claiming_at_once_one_wins(transactional_db, kv, server
     assert (
         ChatMessage.objects.filter(conversation_id=conversation, sender_kind="system").count() == 1
     )
+
+
+def test_a_guests_unchanged_poll_reads_no_sql(guest, django_assert_num_queries):
+    listed = chat("GET", "/conversations", guest).json()["items"][0]
+    poll = f"/conversations/{listed['id']}/messages?since={listed['last_message_id']}"
+    with django_assert_num_queries(0):
+        assert chat("GET", poll, guest).json()["items"] == []
+
+
+def test_the_staff_message_list_costs_two_queries(customer, support, django_assert_num_queries):
+    conversation = opened(customer[1])["conversation"]["id"]
+    for n in range(3):
+        chat(
+            "POST",
+            f"/conversations/{conversation}/messages",
+            customer[1],
+            json_body={"body": f"m{n}"},
+        )
+    with django_assert_num_queries(2):  # the conversation, its messages
+        page = staff_call("GET", f"/conversations/{conversation}/messages?since=0", support[1])
+    assert len(page.json()["items"]) == 4

@@ -404,3 +404,12 @@ def test_a_guest_handover_reuses_the_chat_token_the_guest_holds(kv, server_key, 
     assert llm.requests() == []  # a handover is not phrased by the model
     refused = ask({**server_key, "X-Chat-Token": "bad"}, "human please")
     assert (refused.status, refused.json()["error"]["code"]) == (400, "chat_token_invalid")
+
+
+def test_a_closed_handover_conversation_is_replaced_by_a_new_one(customer):
+    _, headers = customer
+    first = answer(headers, "I need a human")
+    Conversation.objects.filter(pk=first["handover"]["conversation_id"]).update(status="closed")
+    again = answer(headers, "human again please", session_id=first["session_id"])
+    assert again["handover"]["conversation_id"] != first["handover"]["conversation_id"]
+    assert Conversation.objects.filter(status="open").count() == 1

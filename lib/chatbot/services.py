@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.models import ConversationSource, Order, Product, SenderKind
+from db.models import Conversation, ConversationSource, Order, Product, SenderKind
 from lib.chat.messages import chat_limit
 from lib.chat.parties import chat_guest_token_new, party_of
 from lib.chat.services import conversation_open
@@ -113,9 +113,10 @@ def handover_open(
     language: Language,
     transcript: list[list[str]],
 ) -> dict[str, Any]:
-    """The live-chat conversation this session was handed to (opened now, with the
-    transcript, unless it was already)."""
-    if session_conversation:
+    """The live-chat conversation this session was handed to: the one it already was, while
+    that is open, else a new one with the transcript."""
+    still_open = Conversation.objects.filter(pk=session_conversation, status="open")
+    if session_conversation and still_open.exists():
         return {"conversation_id": session_conversation, "guest_token": None}
     token = None
     if not user_id:
