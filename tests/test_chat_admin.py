@@ -118,3 +118,31 @@ def test_a_customer_cannot_be_assigned_in_the_admin(conversations):
     )
     assert reply.status_code == 200  # the form refuses the choice
     assert Conversation.objects.get(pk=mine.pk).assigned_to_id is None
+
+
+def test_deleting_a_conversation_deletes_its_attached_files(
+    conversations, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from lib.chat.attachments import attachment_inspect, attachment_store
+    from lib.chat.staff import conversations_delete
+
+    mine, guest = conversations
+    pdf = attachment_inspect(b"%PDF-1.4\n%%EOF\n", name="receipt.pdf")
+    record = attachment_store(conversation_id=str(mine.pk), file=pdf)
+    ChatMessage.objects.create(conversation=mine, sender_kind="customer", attachments=[record])
+    assert default_storage.exists(record["pathname"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert conversations_delete(Conversation.objects.filter(pk=mine.pk)) == 1
+    assert not default_storage.exists(record["pathname"])
+    assert list(Conversation.objects.values_list("pk", flat=True)) == [guest.pk]
+
+
+def test_deleting_in_the_admin_goes_through_the_chat_services(conversations):
+    mine, _ = conversations
+    client = signed_in(person(UserRole.SUPPORT))
+    reply = client.post(f"{CHANGELIST}{mine.pk}/delete/", {"post": "yes"})
+    assert reply.status_code == 302
+    assert not Conversation.objects.filter(pk=mine.pk).exists()
+    assert not ChatMessage.objects.filter(conversation_id=mine.pk).exists()

@@ -101,6 +101,22 @@ class ConversationAdmin(admin.ModelAdmin):
             kwargs["queryset"] = team_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A conversation's messages go with it (they cannot be deleted one by one)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(str(ChatMessage._meta.verbose_name))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Conversation) -> None:
+        from lib.chat.staff import conversations_delete
+
+        conversations_delete(Conversation.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from lib.chat.staff import conversations_delete
+
+        conversations_delete(queryset)
+
     def save_model(self, request: HttpRequest, obj: Conversation, form: Any, change: bool) -> None:
         """Status and assignee through the chat services; nothing else is editable."""
         from lib.chat import services, staff

@@ -121,3 +121,24 @@ def staff_reply(
         )
         reply_notify(conversation, message)
     return message, True
+
+
+def conversations_delete(conversations: Any) -> int:
+    """Delete conversations (a queryset) with their messages; the attached files go after the
+    commit. How many conversations were deleted."""
+    from lib.catalog.services import blobs_delete
+
+    pathnames = [
+        record["pathname"]
+        for attachments in ChatMessage.objects.filter(conversation__in=conversations)
+        .exclude(attachments=[])
+        .values_list("attachments", flat=True)
+        for record in attachments
+        if isinstance(record, dict) and record.get("pathname")
+    ]
+    with transaction.atomic():
+        deleted = conversations.count()
+        conversations.delete()
+        if pathnames:
+            transaction.on_commit(lambda: blobs_delete(pathnames), robust=True)
+    return deleted
