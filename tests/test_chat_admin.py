@@ -146,3 +146,31 @@ def test_deleting_in_the_admin_goes_through_the_chat_services(conversations):
     assert reply.status_code == 302
     assert not Conversation.objects.filter(pk=mine.pk).exists()
     assert not ChatMessage.objects.filter(conversation_id=mine.pk).exists()
+
+
+def test_the_chat_screens_render_without_per_row_queries(conversations):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(person(UserRole.ADMIN))
+    pages = (CHANGELIST, "/admin/db/chatmessage/")
+
+    def queries() -> list[int]:
+        counts = []
+        for page in pages:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(page).status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    few = queries()
+    for n in range(3):
+        conversation_open(
+            user_id=str(person(UserRole.CUSTOMER).pk),
+            guest_token=None,
+            subject=f"More {n}",
+            first_message="hello",
+        )
+    assert queries() == few
+    message = ChatMessage.objects.first()
+    assert client.get(f"/admin/db/chatmessage/{message.pk}/change/").status_code == 200
