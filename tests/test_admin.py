@@ -514,3 +514,82 @@ def test_vendors_do_not_moderate_reviews(team, role):
     client = signed_in(team[role])
     assert "Product reviews" not in client.get("/admin/").content.decode()
     assert client.get("/admin/reviews/").status_code == 403
+
+
+# --- vendor orders (another area's model, scoped by the site) ---------------------------------
+
+
+def test_a_vendor_sees_only_their_own_part_of_orders(team, vendors):
+    from db.models import Order, VendorOrder
+
+    own, other = vendors
+    for number, vendor in (("ZS-2612-000001", own), ("ZS-2612-000002", other)):
+        order = Order.objects.create(number=number, payment_method="cod")
+        VendorOrder.objects.create(
+            order=order,
+            vendor=vendor,
+            status="placed",
+            subtotal=Decimal("500.00"),
+            commission=Decimal("50.00"),
+            payout_amount=Decimal("450.00"),
+        )
+    client = signed_in(team["vendor_staff"])
+    listed = client.get("/admin/db/vendororder/", follow=True)
+    assert listed.status_code == 200
+    rows = list(listed.context["cl"].result_list)
+    assert [row.vendor_id for row in rows] == [own.pk]
+    stranger = VendorOrder.objects.get(vendor=other)
+    assert client.get(f"/admin/db/vendororder/{stranger.pk}/change/").status_code == 302
+    # Staff see every vendor's part.
+    everyone = signed_in(team["staff"]).get("/admin/db/vendororder/")
+    assert len(everyone.context["cl"].result_list) == 2
+
+
+# --- sign-ins in the activity log --------------------------------------------------------------
+
+
+def test_admin_sign_ins_and_failures_reach_the_activity_log(team, kv):
+    def recorded() -> list[tuple[str, str | None]]:
+        return [
+            (message.payload["activity_type"], message.payload["user_id"])
+            for message in OutboxMessage.objects.filter(topic="activity.record").order_by(
+                "created_at"
+            )
+        ]
+
+    staff, customer = team["staff"], team["customer"]
+    Client().post("/admin/login/", {"username": staff.email, "password": "wrong"})
+    Client().post("/admin/login/", {"username": customer.email, "password": PASSWORD})
+    Client().post("/admin/login/", {"username": "nobody@zest.test", "password": PASSWORD})
+    Client().post("/admin/login/", {"username": staff.email, "password": PASSWORD})
+    assert recorded() == [
+        ("sign_in_failed", str(staff.pk)),
+        ("sign_in_failed", str(customer.pk)),  # a customer's right password, refused here
+        ("sign_in_failed", None),
+        ("sign_in", str(staff.pk)),
+    ]
+
+
+# --- no query per row ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [("vendor_owner", "/admin/db/product/"), ("staff", "/admin/db/product/")],
+)
+def test_product_lists_cost_the_same_queries_for_one_row_or_many(
+    team, vendors, role, url, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    own, _ = vendors
+    category = factories.category()
+    client = signed_in(team[role])
+    factories.product(category=category, vendor=own)
+    with CaptureQueriesContext(connection) as one_row:
+        assert client.get(url).status_code == 200
+    for _ in range(3):
+        factories.product(category=category, vendor=own)
+    with django_assert_num_queries(len(one_row)):
+        assert client.get(url).status_code == 200

@@ -41,6 +41,26 @@ def admin_login_throttle(request: HttpRequest, email: str) -> int:
     return wait
 
 
+def admin_sign_in_record(
+    request: HttpRequest, *, email: str, user: Any = None, reason: str = ""
+) -> None:
+    """The activity log's sign-in or failed sign-in for the admin's sign-in page (what the
+    monitoring endpoints count, as for the API's sign-in)."""
+    from db.models import User
+    from lib.access.activity import ActivityType, activity_record
+    from lib.access.context import client_ip
+    from lib.access.services import sign_in_failed
+
+    ip = client_ip(request)
+    if user is not None:
+        activity_record(
+            user_id=user.pk, activity_type=ActivityType.SIGN_IN, details={"via": "admin"}, ip=ip
+        )
+        return
+    known = User.objects.filter(email__iexact=email.strip()).first() if email.strip() else None
+    sign_in_failed(user=known, email=email.strip().lower()[:255], reason=reason, ip=ip)
+
+
 class AdminLoginForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
@@ -54,13 +74,23 @@ class AdminLoginForm(AdminAuthenticationForm):
     }
 
     def clean(self) -> dict[str, Any]:
+        email = str(self.data.get("username", ""))
         if self.request is not None:
-            wait = admin_login_throttle(self.request, self.data.get("username", ""))
+            wait = admin_login_throttle(self.request, email)
             if wait:
+                admin_sign_in_record(self.request, email=email, reason="admin_throttled")
                 raise ValidationError(
                     self.error_messages["throttled"], code="throttled", params={"seconds": wait}
                 )
-        return super().clean()
+        try:
+            data = super().clean()
+        except ValidationError:
+            if self.request is not None:
+                admin_sign_in_record(self.request, email=email, reason="admin_refused")
+            raise
+        if self.request is not None:
+            admin_sign_in_record(self.request, email=email, user=self.get_user())
+        return data
 
     def confirm_login_allowed(self, user: Any) -> None:
         if not admin_allowed(user):
