@@ -32,6 +32,7 @@ from lib.access.admin_permissions import (
     model_area,
     role_admin_permissions,
 )
+from lib.money import format_bdt
 from lib.outbox import outbox_dispatch
 from tests import factories
 
@@ -593,3 +594,95 @@ def test_product_lists_cost_the_same_queries_for_one_row_or_many(
         factories.product(category=category, vendor=own)
     with django_assert_num_queries(len(one_row)):
         assert client.get(url).status_code == 200
+
+
+# --- unhappy refunds ----------------------------------------------------------------------------
+
+
+def refund_form(client, order, payment) -> dict:
+    form = client.get(f"/admin/db/order/{order.pk}/refund/").context["form"]
+    return {
+        "payment": str(payment.pk),
+        "amount": str(payment.amount),
+        "reason": "customer cancelled",
+        "idempotency_key": form.initial["idempotency_key"],
+    }
+
+
+def test_a_refund_bkash_refuses_is_shown_and_may_be_sent_again(team, bkash, people):
+    customer, _ = people
+    order, payment = bkash_paid_order(customer)
+    client = signed_in(team["staff"])
+    bkash.sim.fail_next("payment/refund", "2071", "Refund not allowed now")
+
+    refused = client.post(
+        f"/admin/db/order/{order.pk}/refund/", refund_form(client, order, payment)
+    )
+
+    assert refused.status_code == 200
+    assert "refund_refused" in refused.content.decode()
+    assert bkash.sim.payments[payment.transaction_id]["refunds"] == []
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
+    done = client.post(f"/admin/db/order/{order.pk}/refund/", refund_form(client, order, payment))
+    assert done.status_code == 302
+    order.refresh_from_db()
+    assert order.payment_status == "refunded"
+
+
+def test_a_refund_bkash_answers_too_late_is_looked_up_and_never_sent_twice(team, bkash, people):
+    customer, _ = people
+    order, payment = bkash_paid_order(customer)
+    client = signed_in(team["staff"])
+    body = refund_form(client, order, payment)
+    bkash.sim.slow_next_refund(2)  # longer than our 0.5 s wait
+
+    first = client.post(f"/admin/db/order/{order.pk}/refund/", body, follow=True)
+    # Our wait ended first; asking bKash about the refund found it done.
+    assert [str(m) for m in first.context["messages"]] == [
+        f"Refund of {format_bdt(payment.amount)} is refunded."
+    ]
+    again = client.post(f"/admin/db/order/{order.pk}/refund/", body, follow=True)  # the same form
+
+    assert again.status_code == 200
+    assert len(bkash.sim.payments[payment.transaction_id]["refunds"]) == 1
+    order.refresh_from_db()
+    assert order.payment_status == "refunded"
+
+
+# --- images uploaded to the storage -----------------------------------------------------------
+
+
+def test_staff_upload_a_product_image_to_the_storage(team, catalog):
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from db.models import ProductImage
+    from tests.test_product_images import png_declaring
+
+    client = signed_in(team["staff"])
+    product = catalog["store"]
+    bad = client.post(
+        "/admin/db/productimage/add/",
+        {
+            "product": str(product.pk),
+            "upload": SimpleUploadedFile("x.png", b"not an image", content_type="image/png"),
+            "sort_order": "5",
+        },
+    )
+    assert bad.status_code == 200 and "upload" in bad.context["adminform"].form.errors
+    added = client.post(
+        "/admin/db/productimage/add/",
+        {
+            "product": str(product.pk),
+            "upload": SimpleUploadedFile("kantha.png", png_declaring(800, 600), "image/png"),
+            "alt_text_en": "Kantha",
+            "alt_text_bn": "কাঁথা",
+            "sort_order": "5",
+        },
+    )
+    assert added.status_code == 302
+    image = ProductImage.objects.get(product=product, sort_order=5)
+    assert image.blob_pathname.startswith(f"products/{product.pk}/")
+    assert default_storage.exists(image.blob_pathname)
+    assert image.image_url == default_storage.url(image.blob_pathname)
