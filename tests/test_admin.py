@@ -217,6 +217,17 @@ def test_staff_cannot_raise_anyones_role(team):
     assert page.status_code == 200
     form = page.context["adminform"].form
     assert "role" not in form.fields and "is_superuser" not in form.fields
+    # Nor take over an account of the team: its page is read-only, its password theirs.
+    admin_user = team["admin"]
+    opened = client.get(f"/admin/db/user/{admin_user.pk}/change/")
+    assert opened.status_code == 200 and opened.context["has_change_permission"] is False
+    assert client.get(f"/admin/db/user/{admin_user.pk}/password/").status_code == 403
+    client.post(f"/admin/db/user/{admin_user.pk}/change/", {"email": "mine@zest.test"})
+    admin_user.refresh_from_db()
+    assert admin_user.email != "mine@zest.test"
+    assert (
+        signed_in(team["admin"]).get(f"/admin/db/user/{customer.pk}/password/").status_code == 200
+    )
 
 
 # --- vendors see their own rows -------------------------------------------------------------

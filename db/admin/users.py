@@ -9,7 +9,8 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from db.admin.common import ReadOnlyMixin
-from db.models import Address, ApiKey, SocialAccount, User, UserProfile
+from db.models import Address, ApiKey, SocialAccount, User, UserProfile, UserRole
+from lib.access.admin_permissions import ADMIN_ROLES
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -46,6 +47,10 @@ class SocialAccountInline(ReadOnlyMixin, admin.TabularInline):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return obj is not None and super().has_view_permission(request, obj)  # not when adding
+
+
+def is_administrator(user: User) -> bool:
+    return user.is_superuser or user.role == UserRole.ADMIN
 
 
 class CreatedApiKeyInline(ReadOnlyMixin, admin.TabularInline):
@@ -106,9 +111,16 @@ class UserAdmin(BaseUserAdmin):
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser and request.user.role != "admin":
+        if not is_administrator(request.user):
             fields += [name for name in self.PRIVILEGE_FIELDS if name not in fields]
         return fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Staff change customers only: an account that may sign in here (its email, its
+        # password) is an administrator's to change, or its owner's through the API.
+        if obj is not None and not is_administrator(request.user) and obj.role in ADMIN_ROLES:
+            return False
+        return super().has_change_permission(request, obj)
 
     add_fieldsets = (
         (
