@@ -263,28 +263,30 @@ def test_a_product_saved_by_a_vendor_is_theirs(team, catalog, vendors):
     client = signed_in(team["vendor_owner"])
     form = client.get("/admin/db/product/add/").context["adminform"].form
     assert list(form.fields["vendor"].queryset) == [own]
-    response = client.post(
-        "/admin/db/product/add/",
-        {
-            "vendor": str(other.pk),  # not theirs: refused by the form
-            "category": str(catalog["category"].pk),
-            "name_en": "Clay Pot",
-            "name_bn": "মাটির হাঁড়ি",
-            "slug": "clay-pot",
-            "sku": "CLAY-1",
-            "price": "350.00",
-            "quantity": "0",
-            "low_stock_threshold": "3",
-            "tags": "[]",
-            "images-TOTAL_FORMS": "0",
-            "images-INITIAL_FORMS": "0",
-            "variations-TOTAL_FORMS": "0",
-            "variations-INITIAL_FORMS": "0",
-        },
-    )
+    fields = {
+        "category": str(catalog["category"].pk),
+        "name_en": "Clay Pot",
+        "name_bn": "মাটির হাঁড়ি",
+        "slug": "clay-pot",
+        "sku": "CLAY-1",
+        "price": "350.00",
+        "quantity": "0",
+        "low_stock_threshold": "3",
+        "tags": "[]",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "variations-TOTAL_FORMS": "0",
+        "variations-INITIAL_FORMS": "0",
+    }
+    # Another vendor's: refused by the form.
+    response = client.post("/admin/db/product/add/", {**fields, "vendor": str(other.pk)})
     assert response.status_code == 200
     assert "vendor" in response.context["adminform"].form.errors
     assert not Product.objects.filter(slug="clay-pot").exists()
+    # None (a store product): saved as theirs.
+    saved = client.post("/admin/db/product/add/", {**fields, "vendor": ""})
+    assert saved.status_code == 302
+    assert Product.objects.get(slug="clay-pot").vendor == own
 
 
 # --- stock adjustments ------------------------------------------------------------------------
