@@ -63,6 +63,14 @@ def email_render(template: str, *, language: Language, context: dict[str, Any]) 
     )
 
 
+def email_message_payload(
+    *, to: str, template: str, language: Language, context: dict[str, Any]
+) -> dict[str, Any]:
+    """The "email.send" payload of the rendered `template` email."""
+    email = email_render(template, language=language, context=context)
+    return {"to": [to], "subject": email.subject, "body": email.text, "html": email.html}
+
+
 def email_queue(
     *,
     to: str,
@@ -81,8 +89,9 @@ def email_queue(
 
     payload: dict[str, Any] = {}
     if wanted:
-        email = email_render(template, language=language, context=context)
-        payload = {"to": [to], "subject": email.subject, "body": email.text, "html": email.html}
+        payload = email_message_payload(
+            to=to, template=template, language=language, context=context
+        )
     return delivery_queue(
         channel=NotificationChannel.EMAIL,
         topic=EMAIL_TOPIC,

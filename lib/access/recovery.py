@@ -28,7 +28,7 @@ from lib.access.activity import ActivityType, activity_record
 from lib.access.passwords import password_validate
 from lib.access.sessions import sessions_end_all
 from lib.conf import config
-from lib.email import Texts, bilingual_email, email_enqueue, email_send
+from lib.email import email_message_payload, email_queue, email_send
 from lib.errors import ApiError
 from lib.i18n import Language
 from lib.kv import get_kv
@@ -40,47 +40,6 @@ VERIFY_TTL = 48 * 3600
 RESET_TTL = 3600
 RESET_TOPIC = "auth.password_reset"
 TOKEN_MAX_LENGTH = 128
-
-VERIFY_EMAIL: Texts = (
-    (
-        "Verify your email address",
-        "Welcome to Zest Store!\n\nConfirm that this is your email address by opening this "
-        "link within {hours} hours:\n\n{link}\n\nIf you did not create an account, ignore "
-        "this email.",
-    ),
-    (
-        "আপনার ইমেইল ঠিকানা যাচাই করুন",
-        "জেস্ট স্টোরে স্বাগতম!\n\nএটি যে আপনার ইমেইল ঠিকানা, তা নিশ্চিত করতে {hours} ঘণ্টার মধ্যে "
-        "এই লিংকটি খুলুন:\n\n{link}\n\nআপনি অ্যাকাউন্ট না খুলে থাকলে এই ইমেইলটি উপেক্ষা করুন।",
-    ),
-)
-RESET_PASSWORD: Texts = (
-    (
-        "Reset your password",
-        "Someone asked to reset the password of your Zest Store account. Choose a new "
-        "password within {hours} hour by opening this link (it works once):\n\n{link}\n\n"
-        "If it was not you, ignore this email: your password stays as it is.",
-    ),
-    (
-        "আপনার পাসওয়ার্ড রিসেট করুন",
-        "কেউ আপনার জেস্ট স্টোর অ্যাকাউন্টের পাসওয়ার্ড রিসেট করতে চেয়েছে। {hours} ঘণ্টার মধ্যে এই "
-        "লিংকটি খুলে নতুন পাসওয়ার্ড বেছে নিন (লিংকটি একবারই কাজ করবে):\n\n{link}\n\n"
-        "আপনি না চাইলে এই ইমেইলটি উপেক্ষা করুন: আপনার পাসওয়ার্ড যেমন আছে তেমনই থাকবে।",
-    ),
-)
-PASSWORD_CHANGED: Texts = (
-    (
-        "Your password was changed",
-        "The password of your Zest Store account was just changed and your other devices "
-        "were signed out.\n\nIf it was not you, reset your password now:\n\n{link}",
-    ),
-    (
-        "আপনার পাসওয়ার্ড বদলানো হয়েছে",
-        "আপনার জেস্ট স্টোর অ্যাকাউন্টের পাসওয়ার্ড এইমাত্র বদলানো হয়েছে এবং অন্য সব ডিভাইস থেকে "
-        "সাইন আউট করা হয়েছে।\n\nকাজটি আপনি না করে থাকলে এখনই পাসওয়ার্ড রিসেট করুন:\n\n{link}",
-    ),
-)
-
 
 # --- single-use tokens ---------------------------------------------------------------
 
@@ -144,13 +103,15 @@ def email_verification_send(*, user: User) -> bool:
     token = one_time_token_issue(
         purpose="verify", user_id=user.pk, vouches=email_stamp(user), ttl=VERIFY_TTL
     )
-    message = bilingual_email(
-        VERIFY_EMAIL,
+    email_queue(
+        to=user.email,
+        template="verify_email",
         language=user.preferred_language,
-        link=storefront_link("verify-email", token),
-        **hours_params(VERIFY_TTL),
+        context={"link": storefront_link("verify-email", token), **hours_params(VERIFY_TTL)},
+        dedupe_key=f"account:{user.pk}:verify:{token_key('verify', token)[-16:]}",
+        kind="account.verify_email",
+        user_id=user.pk,
     )
-    email_enqueue(to=user.email, **message)
     return True
 
 
@@ -191,13 +152,13 @@ def password_reset_deliver(payload: dict[str, Any]) -> None:
     token = one_time_token_issue(
         purpose="reset", user_id=user.pk, vouches=password_stamp(user), ttl=RESET_TTL
     )
-    message = bilingual_email(
-        RESET_PASSWORD,
+    message = email_message_payload(
+        to=user.email,
+        template="password_reset",
         language=user.preferred_language,
-        link=storefront_link("reset-password", token),
-        **hours_params(RESET_TTL),
+        context={"link": storefront_link("reset-password", token), **hours_params(RESET_TTL)},
     )
-    email_send({"to": [user.email], **message})  # already after the response
+    email_send(message)  # already after the response
 
 
 def password_reset_confirm(
@@ -237,12 +198,15 @@ def password_changed_notice(*, user: User) -> None:
     """Tell the owner their password changed, with a way out if it was not them."""
     if not user.email:
         return
-    message = bilingual_email(
-        PASSWORD_CHANGED,
+    email_queue(
+        to=user.email,
+        template="password_changed",
         language=user.preferred_language,
-        link=f"{config.storefront_url}/forgot-password",
+        context={"link": f"{config.storefront_url}/forgot-password"},
+        dedupe_key=f"account:{user.pk}:password_changed:{user.password[-16:]}",
+        kind="account.password_changed",
+        user_id=user.pk,
     )
-    email_enqueue(to=user.email, **message)
 
 
 # What the API answers to requests whose outcome it does not reveal, by language.
