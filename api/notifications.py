@@ -11,8 +11,8 @@ from lib.runtime import make_app
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from db.models import NotificationCategory, NotificationChannel
 from lib.access.permissions import Require
+from lib.conf import notification_config
 from lib.errors import ApiError, NotFound
 from lib.notifications import push, selectors, services
 from lib.notifications.preferences import PreferenceLocked, preferences_update
@@ -145,7 +145,7 @@ def feed(request, query: Query[FeedQuery]):
 @me.get("/unread-count", response=UnreadOut)
 def unread_count(request, response: HttpResponse):
     """How many notifications are unread (for the bell's badge; one indexed count)."""
-    response["Cache-Control"] = "private, max-age=15"
+    response["Cache-Control"] = f"private, max-age={notification_config.feed_unread_cache_ttl}"
     return {"unread": selectors.notifications_unread_count(user_id=request.auth.user_id)}
 
 

@@ -881,7 +881,11 @@ class NotificationConfig:
     vapid_subject: str = "mailto:support@zest.store"
     push_ttl: int = 86400  # seconds a push service keeps an undelivered message (RFC 8030 TTL)
     push_timeout: float = 10.0
-    feed_unread_cache_ttl: int = 30  # seconds the unread count stays in KV
+    feed_unread_cache_ttl: int = 15  # private max-age of the unread count
+    # django-anymail provider (resend, postmark, sendgrid, mailgun, amazon_ses, brevo); empty
+    # keeps EMAIL_BACKEND. Its keys come from ANYMAIL_* variables (e.g. ANYMAIL_RESEND_API_KEY).
+    email_provider: str = ""
+    anymail: tuple[tuple[str, str], ...] = ()
 
 
 def load_notification_config() -> NotificationConfig:

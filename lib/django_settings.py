@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from lib.conf import DEV_SECRET_KEY, REPO_ROOT, config
+from lib.conf import DEV_SECRET_KEY, REPO_ROOT, config, notification_config
 
 if config.is_production and config.secret_key == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production")
@@ -185,6 +185,13 @@ EMAIL_HOST_PASSWORD = config.email_host_password
 EMAIL_USE_TLS = config.email_use_tls
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = config.default_from_email
+# A transactional email API through django-anymail, chosen by EMAIL_PROVIDER.
+EMAIL_PROVIDERS = frozenset({"resend", "postmark", "sendgrid", "mailgun", "amazon_ses", "brevo"})
+if notification_config.email_provider:
+    if notification_config.email_provider not in EMAIL_PROVIDERS:
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER must be one of {sorted(EMAIL_PROVIDERS)}")
+    EMAIL_BACKEND = f"anymail.backends.{notification_config.email_provider}.EmailBackend"
+    ANYMAIL = dict(notification_config.anymail)
 
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 100
