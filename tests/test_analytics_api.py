@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 import api.analytics
 from db.models import FunnelSnapshot, Order, OrderItem, VendorMember
@@ -27,6 +26,7 @@ from tests.test_rollups import (
     NOV_11,
     Expected,
     customer,
+    earlier_today,
     expected_by_day,
     item,
     sale,
@@ -186,7 +186,7 @@ def test_an_order_at_2330_dhaka_and_one_at_0030_are_on_two_days(shop):
 
 def test_today_is_read_live_and_never_counted_twice(shop):
     product = shop["products"]["theirs"]
-    sale(at=timezone.now() - timedelta(minutes=1), lines=[(product, 3)])
+    sale(at=earlier_today(1), lines=[(product, 3)])
     today = dhaka_today()
 
     before = get(f"/sales?from={today}&to={today}", shop["admin"]).json()
@@ -483,7 +483,7 @@ def test_a_range_through_today_adds_a_fixed_number_of_queries(shop, django_asser
     today = dhaka_today()
     rollups_build(today - timedelta(days=1), today - timedelta(days=1))  # yesterday is final
     sale(
-        at=timezone.now() - timedelta(minutes=2),
+        at=earlier_today(2),
         lines=[(shop["products"]["mine"], 1)],
         user=customer(),
     )

@@ -17,7 +17,7 @@ from lib.analytics.rollups import dhaka_today, rollups_build
 from tests.payment_shop import signed_in
 from tests.support import call
 from tests.test_analytics_api import signed_in_again
-from tests.test_rollups import customer, item, sale, vendor
+from tests.test_rollups import customer, earlier_today, item, sale, vendor
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +74,8 @@ def store(server_key):
     }
     now = timezone.now()
     buyer = customer()
-    sale(at=now - timedelta(minutes=5), lines=[(products["mine"], 1)], user=buyer)
-    sale(at=now - timedelta(minutes=4), lines=[(products["theirs"], 2)], status="paid")
+    sale(at=earlier_today(5), lines=[(products["mine"], 1)], user=buyer)
+    sale(at=earlier_today(4), lines=[(products["theirs"], 2)], status="paid")
     sale(at=now - timedelta(days=3), lines=[(products["mine"], 2)], status="processing")
     sale(at=now - timedelta(days=2), lines=[(products["house"], 1)], status="on_hold")
     failed = sale(
@@ -180,7 +180,7 @@ def test_queries_per_role_do_not_grow_with_the_data(store, role, django_assert_n
     # Many more orders and products change nothing.
     more = [item(vendor=store["mine"], quantity=1) for _ in range(5)]
     for product in more:
-        sale(at=timezone.now() - timedelta(minutes=1), lines=[(product, 1)], status="paid")
+        sale(at=earlier_today(1), lines=[(product, 1)], status="paid")
         sale(at=timezone.now() - timedelta(days=2), lines=[(product, 1)], status="processing")
     assert Product.objects.count() >= 8
     with django_assert_num_queries(wanted):
