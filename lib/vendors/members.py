@@ -99,7 +99,9 @@ def member_get(*, vendor_id: Any, member_id: Any) -> VendorMember:
 def owners_locked(vendor_id: Any) -> list[VendorMember]:
     """The vendor's memberships, locked (so two owners cannot remove each other at once),
     and which of them are owners."""
-    members = list(VendorMember.objects.select_for_update().filter(vendor_id=vendor_id))
+    members = list(
+        VendorMember.objects.select_for_update().filter(vendor_id=vendor_id).order_by("pk")
+    )
     return [m for m in members if m.role == VendorRole.OWNER]
 
 
