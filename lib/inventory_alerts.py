@@ -29,7 +29,7 @@ from db.models import (
     UserRole,
     VendorMember,
 )
-from lib.email import EMAIL_TOPIC, Texts, bilingual_email
+from lib.email import EMAIL_TOPIC, email_render
 from lib.errors import Conflict, NotFound
 from lib.inventory import of_vendors, with_available
 from lib.money import BANGLA_DIGITS
@@ -37,35 +37,6 @@ from lib.outbox import noted_ids
 from lib.pagination import PageParams, paginate
 
 ALERT_RECIPIENT_ROLES = (UserRole.STAFF, UserRole.ADMIN)
-LOW_STOCK_EMAIL: Texts = (
-    (
-        "Low stock: {name} ({sku}) — {available} left",
-        "{name} ({sku}) is running low: {available} left to sell, at or below its "
-        "low-stock threshold of {threshold}.\n\nRestock it soon, or change the threshold "
-        "in the inventory admin.",
-    ),
-    (
-        "স্টক কম: {name} ({sku}) — আর {available}টি বাকি",
-        "{name} ({sku})-এর স্টক কমে এসেছে: বিক্রির জন্য আর {available}টি আছে, যা এর "
-        "সর্বনিম্ন সীমা {threshold}-এর সমান বা কম।\n\nশিগগিরই স্টক বাড়ান, অথবা ইনভেন্টরি "
-        "অ্যাডমিনে সীমাটি বদলান।",
-    ),
-)
-OUT_OF_STOCK_EMAIL: Texts = (
-    (
-        "Out of stock: {name} ({sku})",
-        "{name} ({sku}) has no stock left to sell: shoppers cannot order it until it is restocked.",
-    ),
-    (
-        "স্টক শেষ: {name} ({sku})",
-        "{name} ({sku})-এর বিক্রির মতো কোনো স্টক নেই: আবার স্টক না আসা পর্যন্ত ক্রেতারা "
-        "এটি অর্ডার করতে পারবেন না।",
-    ),
-)
-ALERT_EMAILS = {
-    InventoryAlertKind.LOW_STOCK: LOW_STOCK_EMAIL,
-    InventoryAlertKind.OUT_OF_STOCK: OUT_OF_STOCK_EMAIL,
-}
 SEVERITY = {InventoryAlertKind.LOW_STOCK: 1, InventoryAlertKind.OUT_OF_STOCK: 2}
 
 # The columns of a stock item, in the same order for products and variations (a UNION).
@@ -326,19 +297,24 @@ def inventory_alerts_notify(opened: list[tuple[InventoryAlert, StockItem]]) -> i
 
 
 def alert_email(*, alert: InventoryAlert, item: StockItem, language: str) -> dict[str, str]:
+    """The alert's email (template `stock_alert`) in the recipient's language."""
     available = str(max(alert.quantity_at_alert, 0))
     threshold = str(item.low_stock_threshold)
-    return bilingual_email(
-        ALERT_EMAILS[InventoryAlertKind(alert.kind)],
-        language=language,
-        name=item.display_name("en"),
-        name_bn=item.display_name("bn"),
-        sku=item.sku,
-        available=available,
-        available_bn=available.translate(BANGLA_DIGITS),
-        threshold=threshold,
-        threshold_bn=threshold.translate(BANGLA_DIGITS),
+    email = email_render(
+        "stock_alert",
+        language="bn" if language == "bn" else "en",
+        context={
+            "out": alert.kind == InventoryAlertKind.OUT_OF_STOCK,
+            "name_en": item.display_name("en"),
+            "name_bn": item.display_name("bn"),
+            "sku": item.sku,
+            "available": available,
+            "available_bn": available.translate(BANGLA_DIGITS),
+            "threshold": threshold,
+            "threshold_bn": threshold.translate(BANGLA_DIGITS),
+        },
     )
+    return {"subject": email.subject, "body": email.text, "html": email.html}
 
 
 # --- the alerts admin ----------------------------------------------------------------------

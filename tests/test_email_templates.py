@@ -30,6 +30,16 @@ CONTEXTS = {
         "hours_bn": "১",
     },
     "password_changed": {"link": "https://shop.test/forgot-password"},
+    "stock_alert": {
+        "out": False,
+        "name_en": HOSTILE,
+        "name_bn": HOSTILE,
+        "sku": "KANTHA-1",
+        "available": "4",
+        "available_bn": "৪",
+        "threshold": "5",
+        "threshold_bn": "৫",
+    },
 }
 ORDER = {
     "number_en": "ZS-2612-000001",
