@@ -26,12 +26,7 @@ from lib.i18n import Language
 from lib.outbox import outbox_enqueue
 
 EMAIL_TOPIC = "email.send"
-# Between the two languages of one plain bilingual email (`bilingual_email`).
-LANGUAGE_DIVIDER = "\n\n— — —\n\n"
 BLANK_LINES = re.compile(r"\n{3,}")
-
-# (subject, body) in English and in Bangla
-Texts = tuple[tuple[str, str], tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -104,18 +99,6 @@ def email_queue(
         language=language,
         wanted=wanted,
     )
-
-
-def bilingual_email(texts: Texts, *, language: Language, **params: str) -> dict[str, str]:
-    """Subject and body in both languages, the reader's own first; `params` fill the
-    `{placeholders}` of both (pass Bangla-digit variants as `<name>_bn`). For staff notices
-    that are not templated."""
-    (subject_en, body_en), (subject_bn, body_bn) = texts
-    bangla_params = {name: params.get(f"{name}_bn", value) for name, value in params.items()}
-    english = (subject_en.format(**params), body_en.format(**params))
-    bangla = (subject_bn.format(**bangla_params), body_bn.format(**bangla_params))
-    first, second = (bangla, english) if language == "bn" else (english, bangla)
-    return {"subject": f"{first[0]} | {second[0]}", "body": first[1] + LANGUAGE_DIVIDER + second[1]}
 
 
 def email_enqueue(
