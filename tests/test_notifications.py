@@ -121,3 +121,45 @@ def test_unknown_category_is_refused():
 
     with pytest.raises(ValueError, match="unknown notification category"):
         tell(user, kind="weather.rain")
+
+
+def test_an_account_without_email_gets_the_feed_entry_only():
+    mail.outbox.clear()
+    user = User.objects.create(email=None, phone="+8801712345699")  # a phone sign-up
+
+    tell(user)
+    outbox_dispatch()
+
+    assert Notification.objects.filter(user=user).count() == 1
+    assert not NotificationDelivery.objects.filter(user=user).exists()
+    assert mail.outbox == []
+
+
+def test_an_unreachable_mail_server_is_retried_then_given_up_and_shown_as_failed(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from db.models import OutboxStatus
+    from lib.outbox import MAX_ATTEMPTS
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", 1, False
+    user = a_user()
+    tell(user)
+
+    assert outbox_dispatch() == 0
+    delivery = NotificationDelivery.objects.get(user=user)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert "Connection" in delivery.last_error or "refused" in delivery.last_error.lower()
+
+    message = OutboxMessage.objects.get(dedupe_key=delivery.dedupe_key)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=MAX_ATTEMPTS - 1, available_at=timezone.now() - timedelta(seconds=1)
+    )
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(attempts=MAX_ATTEMPTS - 1)
+    assert outbox_dispatch() == 0
+
+    delivery.refresh_from_db()
+    message.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and message.status == OutboxStatus.FAILED
