@@ -897,6 +897,12 @@ def load_notification_config() -> NotificationConfig:
         push_ttl=env_int("PUSH_TTL", d.push_ttl),
         push_timeout=env_float("PUSH_TIMEOUT", d.push_timeout),
         feed_unread_cache_ttl=env_int("NOTIFICATIONS_UNREAD_CACHE_TTL", d.feed_unread_cache_ttl),
+        email_provider=env_str("EMAIL_PROVIDER").strip().lower(),
+        anymail=tuple(
+            (name.removeprefix("ANYMAIL_"), value)
+            for name, value in sorted(os.environ.items())
+            if name.startswith("ANYMAIL_") and value
+        ),
     )
 
 

@@ -585,6 +585,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "তারিখের পরিসর সঠিক নয়: `from` তারিখ `to`-এর পরে হতে পারবে না, এবং পরিসর সর্বোচ্চ "
         "১০৯৮ দিনের হতে পারে।",
     ),
+    # live chat
+    "chat_token_invalid": (
+        "The chat token is not valid.",
+        "চ্যাট টোকেনটি সঠিক নয়।",
+    ),
+    "chat_closed": (
+        "This conversation is closed. Open a new one to write to us.",
+        "এই কথোপকথনটি বন্ধ হয়ে গেছে। আমাদের লিখতে নতুন একটি শুরু করুন।",
+    ),
+    "chat_message_empty": (
+        "Write a message or attach a file.",
+        "একটি বার্তা লিখুন অথবা একটি ফাইল সংযুক্ত করুন।",
+    ),
+    "chat_message_too_long": (
+        "The message is too long.",
+        "বার্তাটি খুব দীর্ঘ।",
+    ),
+    "chat_attachment_empty": ("The file is empty.", "ফাইলটি খালি।"),
+    "chat_attachment_too_large": ("The file is too large.", "ফাইলটি খুব বড়।"),
+    "chat_attachment_type_unsupported": (
+        "Attach a JPEG, PNG, WebP or AVIF image or a PDF document.",
+        "একটি JPEG, PNG, WebP বা AVIF ছবি অথবা একটি PDF ফাইল সংযুক্ত করুন।",
+    ),
+    "chat_attachment_corrupt": (
+        "The file is damaged or incomplete.",
+        "ফাইলটি ক্ষতিগ্রস্ত বা অসম্পূর্ণ।",
+    ),
+    "chat_assigned_elsewhere": (
+        "Another team member is already answering this conversation.",
+        "দলের আরেকজন সদস্য ইতিমধ্যে এই কথোপকথনের উত্তর দিচ্ছেন।",
+    ),
+    "chat_assignee_invalid": (
+        "Conversations can only be assigned to support team members.",
+        "কথোপকথন শুধু সাপোর্ট দলের সদস্যদের দেওয়া যায়।",
+    ),
+    "chatbot_conversation_unknown": (
+        "This chat session is unknown or has expired.",
+        "এই চ্যাট সেশনটি অজানা বা এর মেয়াদ শেষ হয়েছে।",
+    ),
     # Loyalty points, referrals and affiliates
     "points_sign_in_required": (
         "Sign in to use loyalty points.",
@@ -629,68 +668,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "commission_not_payable": (
         "Some commissions are not approved, belong to another affiliate or are paid already.",
         "কিছু কমিশন অনুমোদিত নয়, অন্য অ্যাফিলিয়েটের, অথবা ইতিমধ্যে পরিশোধিত।",
-    ),
-    # live chat
-    "chat_token_invalid": (
-        "The chat token is not valid.",
-        "চ্যাট টোকেনটি সঠিক নয়।",
-    ),
-    "chat_closed": (
-        "This conversation is closed. Open a new one to write to us.",
-        "এই কথোপকথনটি বন্ধ হয়ে গেছে। আমাদের লিখতে নতুন একটি শুরু করুন।",
-    ),
-    "chat_message_empty": (
-        "Write a message or attach a file.",
-        "একটি বার্তা লিখুন অথবা একটি ফাইল সংযুক্ত করুন।",
-    ),
-    "chat_message_too_long": (
-        "The message is too long.",
-        "বার্তাটি খুব দীর্ঘ।",
-    ),
-    "chat_attachment_empty": ("The file is empty.", "ফাইলটি খালি।"),
-    "chat_attachment_too_large": ("The file is too large.", "ফাইলটি খুব বড়।"),
-    "chat_attachment_type_unsupported": (
-        "Attach a JPEG, PNG, WebP or AVIF image or a PDF document.",
-        "একটি JPEG, PNG, WebP বা AVIF ছবি অথবা একটি PDF ফাইল সংযুক্ত করুন।",
-    ),
-    "chat_attachment_corrupt": (
-        "The file is damaged or incomplete.",
-        "ফাইলটি ক্ষতিগ্রস্ত বা অসম্পূর্ণ।",
-    ),
-    "chat_assigned_elsewhere": (
-        "Another team member is already answering this conversation.",
-        "দলের আরেকজন সদস্য ইতিমধ্যে এই কথোপকথনের উত্তর দিচ্ছেন।",
-    ),
-    "chat_assignee_invalid": (
-        "Conversations can only be assigned to support team members.",
-        "কথোপকথন শুধু সাপোর্ট দলের সদস্যদের দেওয়া যায়।",
-    ),
-    "chatbot_conversation_unknown": (
-        "This chat session is unknown or has expired.",
-        "এই চ্যাট সেশনটি অজানা বা এর মেয়াদ শেষ হয়েছে।",
-    ),
-    # store settings, maintenance and activity monitoring (lib/site, lib/activity)
-    "maintenance": (
-        "The store is down for maintenance. Please try again soon.",
-        "রক্ষণাবেক্ষণের জন্য স্টোর সাময়িকভাবে বন্ধ। অনুগ্রহ করে একটু পরে আবার চেষ্টা করুন।",
-    ),
-    "cod_unavailable": (
-        "Cash on delivery is not available right now. Please choose another way to pay.",
-        "এই মুহূর্তে ক্যাশ অন ডেলিভারি পাওয়া যাচ্ছে না। অনুগ্রহ করে অন্য উপায়ে পরিশোধ করুন।",
-    ),
-    "activity_range_invalid": (
-        "The start of the time range must come before its end.",
-        "সময়সীমার শুরু অবশ্যই শেষের আগে হতে হবে।",
-    ),
-    # notifications (lib/notifications)
-    "notification_preference_locked": (
-        "Account and security emails cannot be turned off.",
-        "অ্যাকাউন্ট ও নিরাপত্তা বিষয়ক ইমেইল বন্ধ করা যায় না।",
-    ),
-    "push_subscription_invalid": (
-        "The push subscription is not valid: send the endpoint and the browser's p256dh and "
-        "auth keys as the Push API gives them.",
-        "পুশ সাবস্ক্রিপশনটি সঠিক নয়: ব্রাউজারের দেওয়া endpoint, p256dh ও auth কী পাঠান।",
     ),
     # marketplace: vendor onboarding, members, payouts
     "vendor_slug_taken": (
