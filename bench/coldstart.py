@@ -104,9 +104,10 @@ def main() -> None:
     parser.add_argument("functions", nargs="*", help="only these functions")
     args = parser.parse_args()
 
+    from lib.openapi import function_names
+
     vercel = json.loads((ROOT / "vercel.json").read_text())
-    names = [key.removeprefix("api/").removesuffix(".py") for key in vercel["functions"]]
-    names = [name for name in names if not args.functions or name in args.functions]
+    names = [name for name in function_names() if not args.functions or name in args.functions]
     env = prepare_environment()
     baseline_file = ROOT / "bench" / "minimal_function.py"
 

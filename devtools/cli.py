@@ -129,6 +129,7 @@ def dev(args: list[str]) -> int:
     from devtools.llm_sim import llm_simulator_start
     from devtools.oauth_provider import local_oauth_provider_start
     from devtools.payment_sims.local import payment_simulators_start
+    from devtools.push_sim import start_push_simulator
     from devtools.sms_sims.local import sms_simulator_start
 
     simulator_env, simulators = payment_simulators_start()
@@ -139,6 +140,7 @@ def dev(args: list[str]) -> int:
     courier_env, couriers = courier_simulators_start(f"http://{options.host}:{options.port}")
     os.environ.update(courier_env)
     oauth_env, oauth_provider = local_oauth_provider_start()
+    push_service = start_push_simulator()
     # Everything the dev server puts into the environment is there before the settings are
     # first used (lib.conf reads them then, once).
     os.environ.update(simulator_env)
@@ -181,6 +183,10 @@ def dev(args: list[str]) -> int:
         print(f"SMS: SMS_BACKEND={os.environ['SMS_BACKEND']}")
     if llm_simulator is not None:
         print(f"Chatbot model simulator (OpenAI-compatible): {llm_simulator.url}/v1")
+    print(
+        f"Web push service stand-in: POST {push_service.url}/__sim/subscriptions gives an "
+        f"endpoint to subscribe with; GET {push_service.url}/__sim/messages shows what was sent"
+    )
     if oauth_provider is not None:
         print(oauth_banner(server.url, oauth_provider, keys))
     print("\nPress Ctrl-C to stop.", flush=True)

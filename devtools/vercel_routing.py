@@ -235,6 +235,24 @@ def discover_functions(root: Path, configured: Iterable[str]) -> dict[str, str]:
     return functions
 
 
+def functions_key_regex(key: str) -> re.Pattern[str]:
+    """A vercel.json `functions` key as the CLI's minimatch reads it: `**/` any directories
+    (none included), `*` and `?` within one path segment."""
+    parts = re.split(r"(\*\*/|\*|\?)", key)
+    wildcards = {"**/": "(?:[^/]+/)*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcards.get(part, re.escape(part)) for part in parts) + r"\Z")
+
+
+def function_settings(config: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The `functions` entry applied to `api/<name>.py`: the first key naming or matching it,
+    as Vercel picks it (so specific entries come before a catch-all `api/**/*.py`)."""
+    path = f"api/{name}.py"
+    for key, settings in config.get("functions", {}).items():
+        if key == path or functions_key_regex(key).match(path):
+            return settings
+    return None
+
+
 def build_router(
     vercel_json_path: Path | str = VERCEL_JSON, *, media_url: str | None = None
 ) -> Router:

@@ -16,7 +16,15 @@ import pytest
 
 from devtools.demo_images import product_png
 from devtools.devserver import DevApp, DevServer
-from devtools.vercel_routing import PARAM, VERCEL_JSON, Match, RouteSyntaxError, build_router
+from devtools.vercel_routing import (
+    PARAM,
+    VERCEL_JSON,
+    Match,
+    RouteSyntaxError,
+    build_router,
+    function_settings,
+    functions_key_regex,
+)
 from lib.conf import config
 from tests.support import call
 
@@ -71,10 +79,39 @@ def test_each_api_file_is_a_function_at_its_own_path(path):
     assert ROUTER.resolve(path) == Match("function", function=name)
 
 
-def test_every_function_listed_in_vercel_json_is_served():
-    listed = {key.removeprefix("api/").removesuffix(".py") for key in VERCEL.get("functions", {})}
+def test_every_functions_key_of_vercel_json_applies_to_a_served_function():
+    served = [f"api/{name}.py" for name in ROUTER.functions.values()]
+    unused = [
+        key
+        for key in VERCEL["functions"]
+        if not any(functions_key_regex(key).match(path) for path in served)
+    ]
 
-    assert listed <= set(ROUTER.functions.values())
+    assert unused == []  # Vercel refuses to build with a key that matches no function
+    assert len(VERCEL["functions"]) <= 50  # the CLI's schema for `functions`
+
+
+def test_every_function_has_its_limits_from_vercel_json():
+    for name in ROUTER.functions.values():
+        settings = function_settings(VERCEL, name)
+        assert settings is not None, name
+        assert {"memory", "maxDuration", "excludeFiles"} <= set(settings), name
+
+
+def test_a_specific_functions_entry_wins_over_a_later_catch_all():
+    config = {
+        "functions": {
+            "api/slow.py": {"maxDuration": 300},
+            "api/cron_*.py": {"maxDuration": 60},
+            "api/**/*.py": {"maxDuration": 15},
+        }
+    }
+
+    assert function_settings(config, "slow") == {"maxDuration": 300}
+    assert function_settings(config, "cron_jobs") == {"maxDuration": 60}
+    assert function_settings(config, "webhooks/bkash") == {"maxDuration": 15}
+    assert function_settings(config, "catalog") == {"maxDuration": 15}
+    assert function_settings({"functions": {"api/*.py": {}}}, "webhooks/bkash") is None
 
 
 def test_public_files_are_served_before_rewrites():

@@ -48,7 +48,13 @@ PERMISSION_GRANTS: dict[str, Grants] = {
         "stockreservation": frozenset({"view", "delete"}),
         "inventoryalert": VIEW_CHANGE,
     },
-    "users:read": {"user": VIEW, "userprofile": VIEW, "address": VIEW, "socialaccount": VIEW},
+    "users:read": {
+        "user": VIEW,
+        "userprofile": VIEW,
+        "address": VIEW,
+        "socialaccount": VIEW,
+        "notifications": VIEW,  # feed entries, deliveries (failed ones), preferences
+    },
     "orders:read": {"order": VIEW, "orderitem": VIEW, "orderstatusevent": VIEW},
     "orders:manage": {
         "order": VIEW_CHANGE,  # status moves through the order state machine
@@ -80,6 +86,11 @@ ROLE_EXTRA_GRANTS: dict[str, Grants] = {
         "couriers": VIEW,
         "payments": VIEW,
         "vendor": VIEW,
+        "notificationdelivery": VIEW_CHANGE,  # "retry now" on failed deliveries
+        "loyalty": ALL,  # the ledger itself stays read-only (its admin refuses changes)
+        "referrals": VIEW_CHANGE,  # approve affiliates and commissions
+        "site": ALL,  # banners, featured collections, policy pages
+        "storesettings": VIEW,  # store-wide switches (COD, maintenance) are an administrator's
     },
 }
 # How a vendor-owned model's rows lead to their vendor.
