@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -19,7 +20,10 @@ from lib.site.services import site_changed, site_image_read, site_image_store, s
 
 
 class SiteChangesMixin:
-    """Saves and deletions (one by one or in bulk) refresh the storefront's cached copy."""
+    """Saves and deletions (one by one or in bulk) refresh the storefront's cached copy.
+    Addresses typed without a scheme (logo, banner, social links) are taken as https."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
@@ -32,6 +36,14 @@ class SiteChangesMixin:
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         super().delete_queryset(request, queryset)  # type: ignore[misc]
         site_changed()
+
+
+class HttpsURLField(forms.URLField):
+    """An address typed without a scheme is taken as https."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
 
 
 class ImageUploadForm(forms.ModelForm):
@@ -67,6 +79,7 @@ class StoreSettingsForm(ImageUploadForm):
     class Meta:
         model = StoreSettings
         fields = ("logo_url",)  # and the fieldsets' fields (the admin adds them)
+        field_classes = {"logo_url": HttpsURLField}
 
 
 @admin.register(StoreSettings)
@@ -121,6 +134,7 @@ class HomeBannerForm(ImageUploadForm):
     class Meta:
         model = HomeBanner
         fields = ("image_url",)  # and the fieldsets' fields (the admin adds them)
+        field_classes = {"image_url": HttpsURLField}
 
 
 SCHEDULE_FIELDS = ("is_active", "position", "starts_at", "ends_at")
