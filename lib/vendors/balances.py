@@ -32,7 +32,7 @@ from db.models import (
 )
 from lib.errors import ApiError, Conflict, NotFound
 from lib.money import format_bdt
-from lib.vendors.notify import vendor_notify
+from lib.notifications.services import notify
 
 ZERO = Decimal("0.00")
 REVERSING_STATUSES = frozenset({OrderStatus.RETURNED, OrderStatus.REFUNDED})
@@ -205,9 +205,9 @@ def payout_cancel(*, payout_id: Any, vendor_id: Any | None = None) -> VendorPayo
 def payout_notify(vendor: Vendor, payout: VendorPayout, *, event: str) -> None:
     owners = vendor.memberships.filter(role="owner").values_list("user_id", flat=True)
     for user_id in owners:
-        vendor_notify(
-            user_id=user_id,
-            event=event,
+        notify(
+            user_id=str(user_id),
+            kind=f"vendor.{event}",
             title=("Payout sent", "পেআউট পাঠানো হয়েছে"),
             body=(
                 f"{format_bdt(payout.amount)} was sent to {vendor.name} "

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from db.models import User, UserRole, VendorMember, VendorRole
 from lib.access.sessions import sessions_end_all
 from lib.errors import Conflict, NotFound
-from lib.vendors.notify import vendor_notify
+from lib.notifications.services import notify
 
 VENDOR_ROLES = frozenset({UserRole.CUSTOMER, UserRole.VENDOR_STAFF, UserRole.VENDOR_OWNER})
 
@@ -73,9 +73,9 @@ def member_add(
         with transaction.atomic():
             member = VendorMember.objects.create(vendor_id=vendor_id, user=user, role=role)
             user_role_sync(user)
-            vendor_notify(
-                user_id=user.pk,
-                event="member_added",
+            notify(
+                user_id=str(user.pk),
+                kind="vendor.member_added",
                 title=("You joined a shop", "আপনি একটি দোকানে যুক্ত হয়েছেন"),
                 body=(
                     f"You are now {role} of {member.vendor.name}. Sign in again to start.",

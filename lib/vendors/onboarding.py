@@ -26,8 +26,8 @@ from db.models import (
     VendorStatus,
 )
 from lib.errors import ApiError, Conflict, NotFound
+from lib.notifications.services import notify
 from lib.vendors.members import members_sessions_end, user_role_sync
-from lib.vendors.notify import vendor_notify
 
 MOBILE_WALLET = re.compile(r"^01[3-9]\d{8}$")  # a Bangladeshi mobile number (bKash, Nagad)
 BANK_FIELDS = ("account_name", "account_number", "bank_name", "branch")
@@ -123,9 +123,9 @@ def application_approve(*, application_id: Any, actor_id: str | None) -> VendorA
         )
         user_role_sync(application.applicant)
         decide(application, VendorApplicationStatus.APPROVED, actor_id=actor_id, vendor=vendor)
-        vendor_notify(
-            user_id=application.applicant_id,
-            event="application_approved",
+        notify(
+            user_id=str(application.applicant_id),
+            kind="vendor.application_approved",
             title=("Your shop is approved", "আপনার দোকান অনুমোদিত হয়েছে"),
             body=(
                 f"{vendor.name} can now sell on the store. Sign in again to manage it.",
@@ -144,9 +144,9 @@ def application_reject(
     with transaction.atomic():
         application = application_locked(application_id)
         decide(application, VendorApplicationStatus.REJECTED, actor_id=actor_id, reason=reason)
-        vendor_notify(
-            user_id=application.applicant_id,
-            event="application_rejected",
+        notify(
+            user_id=str(application.applicant_id),
+            kind="vendor.application_rejected",
             title=("Your shop application was declined", "আপনার দোকানের আবেদন গৃহীত হয়নি"),
             body=(f"Reason: {reason}", f"কারণ: {reason}"),
             dedupe_key=f"vendor:application:{application.pk}:rejected",
@@ -219,9 +219,9 @@ def vendor_status_set(*, vendor_id: Any, status: str, reason: str = "") -> Vendo
         member_ids = list(vendor.memberships.values_list("user_id", flat=True))
         stamp = vendor.updated_at.isoformat()
         for user_id in member_ids:
-            vendor_notify(
-                user_id=user_id,
-                event=event,
+            notify(
+                user_id=str(user_id),
+                kind=f"vendor.{event}",
                 title=title,
                 body=(f"{body[0]} {reason}".strip(), f"{body[1]} {reason}".strip()),
                 dedupe_key=f"vendor:{vendor.pk}:{event}:{stamp}:{user_id}",
