@@ -28,13 +28,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.catalog_load import postgres_database_ensure  # noqa: E402
-from bench.checkout import bridge_start, percentile  # noqa: E402
+from bench.checkout import bridge_start, percentile, postgres_bench_url  # noqa: E402
 
 PREFIX = "anbench-"
 VENDORS = 5
@@ -55,17 +53,7 @@ METHODS = (("cod", 60), ("bkash", 25), ("nagad", 10), ("sslcommerz", 5))
 
 
 def bench_database_url() -> str:
-    explicit = os.environ.get("ANALYTICS_BENCH_DATABASE_URL", "").strip()
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "").strip()
-    if not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL (PostgreSQL) or ANALYTICS_BENCH_DATABASE_URL.")
-    parts = urlsplit(base)
-    name = parts.path.lstrip("/") or "zest"
-    url = urlunsplit(parts._replace(path=f"/{name}_analytics_bench"))
-    postgres_database_ensure(url)
-    return url
+    return postgres_bench_url("ANALYTICS_BENCH_DATABASE_URL", "analytics_bench")
 
 
 def weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:

@@ -36,26 +36,30 @@ HOT = 10  # products that half of the lines ask for
 PREFIX = "ckbench-"
 
 
-def bench_database_url() -> str:
-    explicit = os.environ.get("CHECKOUT_BENCH_DATABASE_URL", "").strip()
+def postgres_bench_url(variable: str, suffix: str) -> str:
+    """The database of a bench: `variable` when set, else DATABASE_URL's database name with
+    `_<suffix>` appended, created on first use."""
+    explicit = os.environ.get(variable, "").strip()
     if explicit:
         return explicit
     base = os.environ.get("DATABASE_URL", "").strip()
     if not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL (PostgreSQL) or CHECKOUT_BENCH_DATABASE_URL.")
+        sys.exit(f"Set DATABASE_URL (PostgreSQL) or {variable}.")
     parts = urlsplit(base)
-    name = parts.path.lstrip("/") or "zest"
-    url = urlunsplit(parts._replace(path=f"/{name}_checkout_bench"))
+    name = f"{parts.path.lstrip('/') or 'zest'}_{suffix}"
+    url = urlunsplit(parts._replace(path=f"/{name}"))
     import psycopg
 
     server = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(server, autocommit=True) as connection:
-        found = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [f"{name}_checkout_bench"]
-        )
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if found.fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}_checkout_bench"')
+            connection.execute(f'CREATE DATABASE "{name}"')
     return url
+
+
+def bench_database_url() -> str:
+    return postgres_bench_url("CHECKOUT_BENCH_DATABASE_URL", "checkout_bench")
 
 
 BRIDGE_TOKEN = "checkout-bench"  # noqa: S105 (a local stand-in)
