@@ -12,9 +12,8 @@ from lib.catalog.sanitize import plain_text
 from lib.catalog.selectors import ProductFilters, category_index, product_list
 from lib.errors import NotFound
 from lib.i18n import Language
-from lib.money import format_bdt, money
-from lib.orders.selectors import order_track
-from lib.orders.state import status_label
+from lib.money import format_bdt
+from lib.orders.selectors import order_status_fields, order_track
 
 MAX_PRODUCTS = 3
 MAX_SEARCHES = 3  # product searches one question may cost
@@ -86,12 +85,7 @@ def product_fact(product: Product, language: Language) -> dict[str, Any]:
 
 def order_card(order: Order, language: Language) -> dict[str, Any]:
     return {
-        "number": order.number,
-        "status": order.status,
-        "status_label": status_label(order.status, language),
-        "payment_method": order.payment_method,
-        "payment_status": order.payment_status,
-        "total": money(order.total_amount, language),
+        **order_status_fields(order, language),
         "placed_at": order.placed_at,
         "delivery_estimate": order.delivery_estimate or {},
     }

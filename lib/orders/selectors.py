@@ -27,7 +27,8 @@ def orders_with_counts(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(item_count=Count("items")).order_by("-placed_at", "-id")
 
 
-def order_summary(order: Order, language: Language) -> dict[str, Any]:
+def order_status_fields(order: Order, language: Language) -> dict[str, Any]:
+    """Number, status, payment and total: what every short view of an order starts with."""
     return {
         "number": order.number,
         "status": order.status,
@@ -35,6 +36,12 @@ def order_summary(order: Order, language: Language) -> dict[str, Any]:
         "payment_method": order.payment_method,
         "payment_status": order.payment_status,
         "total": money(order.total_amount, language),
+    }
+
+
+def order_summary(order: Order, language: Language) -> dict[str, Any]:
+    return {
+        **order_status_fields(order, language),
         "item_count": getattr(order, "item_count", 0),
         "placed_at": order.placed_at,
     }
