@@ -17,10 +17,11 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from db.models import ChatMessage, Conversation, SenderKind
+from db.models import ChatMessage, Conversation, ConversationStatus, SenderKind
 from lib.access.ratelimit import named_limiter
 from lib.chat.parties import ChatParty
 from lib.chat.poll import poll_state_bump
+from lib.chat.text import message_clean
 from lib.conf import Rate
 from lib.errors import ApiError, NotFound
 
@@ -122,6 +123,28 @@ def message_replayed(conversation: Conversation, client_message_id: str) -> Chat
     return ChatMessage.objects.filter(
         conversation=conversation, client_message_id=client_message_id
     ).first()
+
+
+def message_text(body: str, attachments: Sequence[dict[str, Any]]) -> str:
+    """The cleaned text of a message to write; 422 `chat_message_empty` when neither text
+    nor attachments are left."""
+    text = message_clean(body)
+    if not text and not attachments:
+        raise ApiError("chat_message_empty", status=422, fields={"body": []})
+    return text
+
+
+def message_replayed_or_open(
+    conversation: Conversation, client_message_id: str
+) -> ChatMessage | None:
+    """The message a repeated `client_message_id` already wrote, else None once the locked
+    `conversation` is known to take a new one (409 `chat_closed` when it is closed)."""
+    replayed = message_replayed(conversation, client_message_id)
+    if replayed is not None:
+        return replayed
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ApiError("chat_closed", status=409)
+    return None
 
 
 def system_note(conversation: Conversation, event: str) -> ChatMessage:

@@ -16,7 +16,8 @@ from lib.chat.messages import (
     client_message_key,
     conversation_lock,
     message_add,
-    message_replayed,
+    message_replayed_or_open,
+    message_text,
     system_note,
 )
 from lib.chat.parties import ChatParty, guest_token_hash, party_of
@@ -80,17 +81,13 @@ def message_post(
     """The customer writes: (message, created). A repeat of `client_message_id` returns the
     first message and writes nothing. 404 for another's conversation, 409 `chat_closed`."""
     client_message_id = client_message_key("c", client_message_id)
-    text = message_clean(body)
-    if not text and not attachments:
-        raise ApiError("chat_message_empty", status=422, fields={"body": []})
+    text = message_text(body, attachments)
     chat_limit("chat:message", chat_config.message_rate, f"{party.owner_key}:{conversation_id}")
     with transaction.atomic():
         conversation = conversation_lock(conversation_id, party=party)
-        replayed = message_replayed(conversation, client_message_id)
+        replayed = message_replayed_or_open(conversation, client_message_id)
         if replayed is not None:
             return replayed, False
-        if conversation.status == ConversationStatus.CLOSED:
-            raise ApiError("chat_closed", status=409)
         message = message_add(
             conversation,
             sender_kind=party.sender_kind,

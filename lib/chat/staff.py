@@ -14,10 +14,11 @@ from lib.chat.messages import (
     client_message_key,
     conversation_lock,
     message_add,
-    message_replayed,
+    message_replayed_or_open,
+    message_text,
     system_note,
 )
-from lib.chat.text import message_clean, snippet
+from lib.chat.text import snippet
 from lib.errors import ApiError
 
 CHAT_PERMISSION = "chat:answer"
@@ -98,16 +99,12 @@ def staff_reply(
     """A team member answers: (message, created). An unassigned conversation is claimed by the
     first to answer; the customer is notified. Replying reopens nothing: 409 when closed."""
     client_message_id = client_message_key(f"s:{staff_id}", client_message_id)
-    text = message_clean(body)
-    if not text and not attachments:
-        raise ApiError("chat_message_empty", status=422, fields={"body": []})
+    text = message_text(body, attachments)
     with transaction.atomic():
         conversation = conversation_lock(conversation_id)
-        replayed = message_replayed(conversation, client_message_id)
+        replayed = message_replayed_or_open(conversation, client_message_id)
         if replayed is not None:
             return replayed, False
-        if conversation.status == ConversationStatus.CLOSED:
-            raise ApiError("chat_closed", status=409)
         if conversation.assigned_to_id is None:
             conversation.assigned_to_id = staff_id
             conversation.save(update_fields=["assigned_to", "updated_at"])
