@@ -17,6 +17,7 @@ from ninja import Field, Query, Router, Schema
 
 from lib.analytics import export, selectors
 from lib.analytics.funnel import funnel_report
+from lib.analytics.schemas import LowStockItemOut
 from lib.analytics.scope import RequireAnalytics, analytics_vendor_ids
 from lib.money import Money
 
@@ -121,17 +122,8 @@ class SalesFunnelOut(Schema):
     units: int = Field(..., description="Units of the counted orders in the range")
 
 
-class AnalyticsLowStockOut(Schema):
-    product_id: UUID
-    variation_id: UUID | None
+class AnalyticsLowStockOut(LowStockItemOut):
     vendor_id: UUID | None
-    sku: str
-    name_en: str
-    name_bn: str
-    variation_value_en: str
-    variation_value_bn: str
-    available: int
-    low_stock_threshold: int
 
 
 def scope_of(request, query: AnalyticsRangeQuery) -> tuple[tuple[str, ...] | None, str]:

@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema
 
 from lib.access.permissions import Require
 from lib.analytics.dashboards import dashboard_get
+from lib.analytics.schemas import LowStockItemOut
 from lib.money import Money
 
 router = Router(tags=["dashboard"])
@@ -29,16 +30,8 @@ class DashboardSalesOut(Schema):
     average_order_value: Money
 
 
-class DashboardLowStockItemOut(Schema):
-    product_id: UUID
-    variation_id: UUID | None
-    sku: str
-    name_en: str
-    name_bn: str
-    variation_value_en: str
-    variation_value_bn: str
-    available: int
-    low_stock_threshold: int
+class DashboardLowStockItemOut(LowStockItemOut):
+    pass
 
 
 class DashboardLowStockOut(Schema):
