@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +71,69 @@ def call(
         return collect(app(environ, start_response), captured)
     with connection_kept_open():
         return collect(app(environ, start_response), captured)
+
+
+def statuses_in_parallel(
+    app, method: str, url: str, senders: list[dict[str, str]], *, json_body: Any = None
+) -> list[int]:
+    """Sorted statuses of one isolated call per entry of `senders` (its headers), all sent at
+    once from their own threads, each closing its thread's connection."""
+
+    def send(headers: dict[str, str]) -> int:
+        try:
+            return call(
+                app, method, url, json_body=json_body, headers=headers, isolated=True
+            ).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(senders)) as pool:
+        return sorted(pool.map(send, senders))
+
+
+def multipart(
+    data: bytes, *, filename: str = "photo.png", content_type: str = "image/png", **fields
+) -> tuple[bytes, str]:
+    """A multipart/form-data body with `fields` and one `file` part: (body, content type)."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def settings_form(**changes: Any) -> dict[str, Any]:
+    """The admin's change form of the store settings row, as posted, with `changes`: True
+    ticks a checkbox, False clears it, a file is posted as is, anything else as text."""
+    from db.models import StoreSettings
+
+    row, _ = StoreSettings.objects.get_or_create(pk=1)
+    data: dict[str, Any] = {}
+    for field in StoreSettings._meta.fields:
+        if not field.editable or field.name == "updated_at":
+            continue
+        value = field.value_from_object(row)
+        if isinstance(value, bool):
+            if value:
+                data[field.name] = "on"
+            continue
+        data[field.name] = "" if value is None else str(value)
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)
+        elif value is True:
+            data[name] = "on"
+        else:
+            data[name] = value if hasattr(value, "read") else str(value)
+    return data
 
 
 @contextmanager

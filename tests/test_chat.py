@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 import api.chat
 import api.chat_staff
@@ -16,7 +14,7 @@ from lib.chat.poll import poll_key, poll_state_get
 from lib.chat.selectors import chat_queue_summary
 from lib.chat.services import conversation_open
 from tests.payment_shop import order_place, shop_product, signed_in
-from tests.support import call
+from tests.support import call, multipart, statuses_in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -195,21 +193,13 @@ def test_concurrent_retries_of_one_message_post_it_once(transactional_db, kv, se
     conversation = opened(headers)["conversation"]["id"]
     key = {**headers, "Idempotency-Key": "same-key-0001"}
 
-    def send(_: int) -> int:
-        try:
-            return call(
-                api.chat.app,
-                "POST",
-                f"/api/v1/chat/conversations/{conversation}/messages",
-                json_body={"body": "once"},
-                headers=key,
-                isolated=True,
-            ).status
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(4) as pool:
-        statuses = sorted(pool.map(send, range(4)))
+    statuses = statuses_in_parallel(
+        api.chat.app,
+        "POST",
+        f"/api/v1/chat/conversations/{conversation}/messages",
+        [key] * 4,
+        json_body={"body": "once"},
+    )
     assert statuses == [200, 200, 200, 201]
     assert ChatMessage.objects.filter(conversation_id=conversation, body="once").count() == 1
 
@@ -512,22 +502,6 @@ def test_conversation_open_with_a_transcript_for_a_handover(kv):
 # --- attachments -----------------------------------------------------------------------
 
 
-def multipart(data: bytes, *, filename: str, content_type: str, **fields) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -637,21 +611,9 @@ def test_concurrent_retries_of_one_open_create_one_conversation(transactional_db
     _, headers = signed_in(server_key, "customer")
     key = {**headers, "Idempotency-Key": "open-race-0001"}
 
-    def send(_: int) -> int:
-        try:
-            return call(
-                api.chat.app,
-                "POST",
-                "/api/v1/chat/conversations",
-                json_body={"message": "race"},
-                headers=key,
-                isolated=True,
-            ).status
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(4) as pool:
-        statuses = sorted(pool.map(send, range(4)))
+    statuses = statuses_in_parallel(
+        api.chat.app, "POST", "/api/v1/chat/conversations", [key] * 4, json_body={"message": "race"}
+    )
     assert statuses == [200, 200, 200, 201]
     assert Conversation.objects.count() == 1
 
@@ -661,20 +623,9 @@ def test_two_team_members_claiming_at_once_one_wins(transactional_db, kv, server
     conversation = opened(headers)["conversation"]["id"]
     team = [signed_in(server_key, "support")[1] for _ in range(3)]
 
-    def claim(member: dict[str, str]) -> int:
-        try:
-            return call(
-                api.chat_staff.app,
-                "POST",
-                f"/api/v1/admin/chat/conversations/{conversation}/claim",
-                headers=member,
-                isolated=True,
-            ).status
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(3) as pool:
-        statuses = sorted(pool.map(claim, team))
+    statuses = statuses_in_parallel(
+        api.chat_staff.app, "POST", f"/api/v1/admin/chat/conversations/{conversation}/claim", team
+    )
     assert statuses == [200, 409, 409]
     assert (
         ChatMessage.objects.filter(conversation_id=conversation, sender_kind="system").count() == 1

@@ -19,7 +19,7 @@ from lib.access.api_keys import api_key_create
 from lib.access.sessions import session_start
 from lib.conf import config
 from tests import factories
-from tests.support import call
+from tests.support import call, multipart
 
 pytestmark = pytest.mark.django_db
 
@@ -90,24 +90,6 @@ def png_declaring(width: int, height: int) -> bytes:
 
 
 # --- calling the API --------------------------------------------------------------------------
-
-
-def multipart(
-    data: bytes, *, filename: str = "photo.png", content_type: str = "image/png", **fields
-) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def make_user(role: str, *, vendor: Vendor | None = None) -> User:

@@ -20,7 +20,7 @@ import api.store
 from db.models import HomeBanner, StoreSettings, User, UserRole
 from devtools.demo_images import product_png
 from lib import conf
-from tests.support import call
+from tests.support import call, settings_form
 
 pytestmark = pytest.mark.django_db
 
@@ -47,22 +47,6 @@ def store(server_key):
         return call(api.store.app, "GET", url, headers={**server_key, **headers})
 
     return get
-
-
-def settings_form(**changes) -> dict:
-    row, _ = StoreSettings.objects.get_or_create(pk=1)
-    data = {}
-    for field in StoreSettings._meta.fields:
-        if not field.editable or field.name == "updated_at":
-            continue
-        value = field.value_from_object(row)
-        if isinstance(value, bool):
-            if value:
-                data[field.name] = "on"
-            continue
-        data[field.name] = "" if value is None else str(value)
-    data.update(changes)
-    return data
 
 
 def download(url: str) -> bytes:

@@ -26,7 +26,7 @@ from lib.site import cache
 from lib.site.selectors import site_pages_published, store_settings_get
 from lib.site.services import site_changed
 from tests import factories
-from tests.support import call
+from tests.support import call, settings_form
 
 pytestmark = pytest.mark.django_db
 
@@ -67,27 +67,6 @@ def admin_client(settings):
     client = Client()
     client.force_login(user)
     return client
-
-
-def settings_form(**changes) -> dict[str, str]:
-    """The admin's change form of the settings row, as posted."""
-    row = StoreSettings.objects.get(pk=1)
-    data = {}
-    for field in StoreSettings._meta.fields:
-        if not field.editable or field.name == "updated_at":
-            continue
-        value = field.value_from_object(row)
-        if isinstance(value, bool):
-            if value:
-                data[field.name] = "on"
-            continue
-        data[field.name] = "" if value is None else str(value)
-    for name, value in changes.items():
-        if value is False:
-            data.pop(name, None)
-        else:
-            data[name] = "on" if value is True else str(value)
-    return data
 
 
 @pytest.fixture
