@@ -143,6 +143,38 @@ PAYER_RETURNS = (
 )
 
 
+def cod_order(
+    headers: dict[str, str],
+    *,
+    price: str = "1000.00",
+    phone: str = "01833333333",
+    line1: str = "House 9, Road 2",
+    **extra,
+) -> Order:
+    """A cash-on-delivery order of one new product at `price`, placed through checkout;
+    `extra` adds body fields."""
+    body = {
+        "lines": [{"product_id": str(shop_product(price).pk), "quantity": 1}],
+        "address": {
+            "full_name": "Nadia Islam",
+            "phone": phone,
+            "address_line1": line1,
+            "division": "Dhaka",
+            "district": "Dhaka",
+        },
+        **extra,
+    }
+    reply = call(
+        api.checkout.app,
+        "POST",
+        "/api/v1/checkout/orders",
+        json_body=body,
+        headers={**headers, "Idempotency-Key": f"cod-{next(_numbers):08d}"},
+    )
+    assert reply.status == 201, reply.body
+    return Order.objects.get(number=reply.json()["number"])
+
+
 def payment_start_http(order: Order, headers: dict[str, str], key: str) -> WsgiResponse:
     return call(
         api.payments.app,

@@ -3,7 +3,6 @@ commissions accrued on delivery and reversed on refund or return, payouts that a
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,12 +20,11 @@ from db.models import (
     OrderStatusEvent,
 )
 from lib.referrals.hooks import referrals_order_status
-from tests.payment_shop import shop_product, signed_in
+from tests.payment_shop import cod_order, signed_in
 from tests.support import call
 from tests.test_loyalty import DELIVERY, move
 
 pytestmark = pytest.mark.django_db
-_keys = itertools.count(1)
 
 
 @pytest.fixture
@@ -63,28 +61,14 @@ def get(path: str, headers: dict):
 
 
 def order_with(headers, code: str = "", seen_at=None, price: str = "1000.00") -> Order:
-    body = {
-        "lines": [{"product_id": str(shop_product(price).pk), "quantity": 1}],
-        "address": {
-            "full_name": "Nadia Islam",
-            "phone": "01833333333",
-            "address_line1": "House 9",
-            "division": "Dhaka",
-            "district": "Dhaka",
-        },
-        "email": "buyer@shop.test",
+    return cod_order(
+        headers,
+        price=price,
+        line1="House 9",
+        email="buyer@shop.test",
         **({"ref": code} if code else {}),
         **({"ref_seen_at": seen_at.isoformat()} if seen_at else {}),
-    }
-    reply = call(
-        api.checkout.app,
-        "POST",
-        "/api/v1/checkout/orders",
-        json_body=body,
-        headers={**headers, "Idempotency-Key": f"affiliate-{next(_keys):08d}"},
     )
-    assert reply.status == 201, reply.body
-    return Order.objects.get(number=reply.json()["number"])
 
 
 def approved_commissions(staff_headers, *commissions) -> None:

@@ -3,22 +3,19 @@ self-referrals (same account, phone, email, device or address) and late claims e
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 import api.checkout
 import api.referrals
-from db.models import LoyaltyAccount, Order, OrderStatusEvent, PointsEntry, Referral, User
+from db.models import LoyaltyAccount, OrderStatusEvent, PointsEntry, Referral, User
 from lib.conf import config
 from lib.referrals.hooks import referrals_order_status
-from tests.payment_shop import shop_product, signed_in
+from tests.payment_shop import cod_order, signed_in
 from tests.support import call
 from tests.test_loyalty import DELIVERY, move
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/referrals"
-_keys = itertools.count(1)
 
 
 @pytest.fixture
@@ -41,30 +38,6 @@ def claim(headers, code: str):
     return call(
         api.referrals.app, "POST", f"{URL}/claim", json_body={"code": code}, headers=headers
     )
-
-
-def order_of(headers, *, phone: str = "01833333333", line1: str = "House 9, Road 2", **extra):
-    """A cash-on-delivery order placed through checkout; `extra` adds body fields."""
-    body = {
-        "lines": [{"product_id": str(shop_product("1000.00").pk), "quantity": 1}],
-        "address": {
-            "full_name": "Nadia Islam",
-            "phone": phone,
-            "address_line1": line1,
-            "division": "Dhaka",
-            "district": "Dhaka",
-        },
-        **extra,
-    }
-    reply = call(
-        api.checkout.app,
-        "POST",
-        "/api/v1/checkout/orders",
-        json_body=body,
-        headers={**headers, "Idempotency-Key": f"referral-{next(_keys):08d}"},
-    )
-    assert reply.status == 201, reply.body
-    return Order.objects.get(number=reply.json()["number"])
 
 
 def points(user) -> int:
@@ -90,8 +63,8 @@ def test_a_claimed_referral_credits_both_once_on_the_first_delivered_order(refer
     user, headers = newcomer
 
     claimed = claim(headers, code_of(referrer_headers).lower())
-    first = move(order_of(headers), *DELIVERY)
-    second = move(order_of(headers), *DELIVERY)
+    first = move(cod_order(headers), *DELIVERY)
+    second = move(cod_order(headers), *DELIVERY)
     event = OrderStatusEvent.objects.get(order=first, to_status="delivered")
     referrals_order_status(first, event)  # the hook again, as after a retried transition
 
@@ -110,7 +83,7 @@ def test_a_code_given_at_the_first_checkout_counts_as_a_referral(referrer, newco
     _, referrer_headers = referrer
     user, headers = newcomer
 
-    order = move(order_of(headers, ref=code_of(referrer_headers)), *DELIVERY)
+    order = move(cod_order(headers, ref=code_of(referrer_headers)), *DELIVERY)
 
     referral = Referral.objects.get(referee=user)
     assert (referral.source, referral.status, referral.order_id) == (
@@ -124,10 +97,10 @@ def test_an_existing_customer_cannot_be_referred(referrer, newcomer):
     _, referrer_headers = referrer
     _, headers = newcomer
     code = code_of(referrer_headers)
-    order_of(headers)
+    cod_order(headers)
 
     late_claim = claim(headers, code)
-    at_second_checkout = order_of(headers, ref=code)
+    at_second_checkout = cod_order(headers, ref=code)
 
     assert (late_claim.status, late_claim.json()["error"]["code"]) == (409, "referral_too_late")
     assert at_second_checkout.status == "placed"
@@ -166,7 +139,7 @@ def test_a_referral_looking_like_the_referrer_themselves_is_blocked(
     referrer_user, referrer_headers = referrer
     user, headers = newcomer
     move(
-        order_of(
+        cod_order(
             referrer_headers,
             phone="01744444444",
             line1="Flat 1A, Road 1",
@@ -176,7 +149,7 @@ def test_a_referral_looking_like_the_referrer_themselves_is_blocked(
     )
     claim(headers, code_of(referrer_headers))
     before = points(referrer_user)
-    move(order_of(headers, **newcomer_order), *DELIVERY)
+    move(cod_order(headers, **newcomer_order), *DELIVERY)
 
     referral = Referral.objects.get(referee=user)
     assert (referral.status, referral.blocked_reason) == ("blocked", reason)
