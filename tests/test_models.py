@@ -22,20 +22,40 @@ from django.utils import timezone
 
 from db.models import (
     Address,
+    Affiliate,
+    AffiliateAttribution,
+    AffiliateClick,
+    AffiliateCommission,
+    AffiliatePayout,
     ApiKey,
     ApiKeySecret,
     Category,
+    CategoryPointsMultiplier,
+    ChatMessage,
+    CommissionRule,
     Consignment,
     ConsignmentEvent,
+    Conversation,
     CourierPayout,
     CourierPayoutLine,
+    DailyProductSales,
+    DailySales,
     Discount,
     DiscountRedemption,
     District,
     Division,
+    FeaturedCollection,
     FraudReview,
+    FunnelSnapshot,
+    HomeBanner,
     InventoryAlert,
     InventoryAlertKind,
+    LedgerKind,
+    LoyaltyAccount,
+    LoyaltyTier,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
     Order,
     OrderItem,
     OrderStatus,
@@ -46,24 +66,36 @@ from db.models import (
     PaymentEvent,
     PaymentEventType,
     PaymentProvider,
+    PointsEntry,
     Product,
     ProductImage,
     ProductVariation,
+    PushSubscription,
+    Referral,
+    ReferralCode,
     Refund,
     ShippingDistrictRate,
     ShippingZone,
+    SitePage,
     SocialAccount,
     StockAdjustment,
     StockReservation,
+    StoreSettings,
     Upazila,
     User,
     UserProfile,
     UserRole,
     VariationType,
     Vendor,
+    VendorApplication,
+    VendorLedgerEntry,
     VendorMember,
+    VendorOrder,
+    VendorOrderLine,
+    VendorPayout,
     VendorRole,
 )
+from db.models.site import STORE_SETTINGS_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -614,6 +646,132 @@ def build_store(n: int) -> Order:
     CourierPayoutLine.objects.create(
         payout=payout, consignment=consignment, consignment_ref=f"SF{n}", amount=Decimal(10)
     )
+    # Notifications
+    notification = Notification.objects.create(
+        user=user,
+        kind="order.placed",
+        category="order",
+        title_en="Order placed",
+        title_bn="অর্ডার করা হয়েছে",
+        dedupe_key=f"order.placed:{n}",
+    )
+    NotificationDelivery.objects.create(
+        notification=notification,
+        user=user,
+        channel="email",
+        kind="order.placed",
+        recipient=user.email,
+        dedupe_key=f"order.placed:{n}:email",
+    )
+    NotificationPreference.objects.create(
+        user=user, channel="sms", category="marketing", enabled=False
+    )
+    PushSubscription.objects.create(
+        user=user, endpoint=f"https://push.test/{n}", p256dh=f"key{n}", auth=f"auth{n}"
+    )
+    # Chat
+    conversation = Conversation.objects.create(
+        user=user, order=order, subject=f"Where is order {n}?", assigned_to=user
+    )
+    ChatMessage.objects.create(
+        conversation=conversation, sender_kind="customer", sender_user=user, body="Hello"
+    )
+    # Loyalty
+    PointsEntry.objects.create(
+        user=user,
+        kind="earn",
+        points=12,
+        order=order,
+        reference=f"earn:order:{order.pk}",
+        expires_at=timezone.now() + timedelta(days=365),
+    )
+    LoyaltyAccount.objects.create(user=user, balance=12, lifetime_earned=12)
+    LoyaltyTier.objects.create(
+        code=f"tier-{n}", name_en=f"Tier {n}", name_bn="স্তর", min_spend=Decimal(n * 1000 + 1)
+    )
+    CategoryPointsMultiplier.objects.create(category=category, multiplier=Decimal("1.50"))
+    # Referrals and affiliates
+    ReferralCode.objects.create(user=user, code=f"REF{n}")
+    friend = User.objects.create_user(f"friend{n}@example.com", "pw")
+    Referral.objects.create(
+        referrer=user, referee=friend, code=f"REF{n}", source="signup", order=order
+    )
+    affiliate = Affiliate.objects.create(user=user, status="approved", approved_by=friend)
+    AffiliateClick.objects.create(affiliate=affiliate, landing_path=f"/products/sku-{n}")
+    AffiliateAttribution.objects.create(
+        order=order, affiliate=affiliate, first_seen_at=timezone.now()
+    )
+    affiliate_payout = AffiliatePayout.objects.create(
+        affiliate=affiliate, amount=Decimal("0.50"), reference=f"AP{n}", created_by=user
+    )
+    AffiliateCommission.objects.create(
+        affiliate=affiliate,
+        order=order,
+        base_amount=Decimal(10),
+        rate=Decimal(5),
+        amount=Decimal("0.50"),
+        status="paid",
+        payout=affiliate_payout,
+    )
+    # The store itself (one settings row)
+    StoreSettings.objects.get_or_create(pk=STORE_SETTINGS_ID)
+    HomeBanner.objects.create(title_en=f"Banner {n}", position=n)
+    collection = FeaturedCollection.objects.create(
+        slug=f"picks-{n}", title_en=f"Picks {n}", category=category
+    )
+    collection.products.add(product)
+    SitePage.objects.create(slug=f"page-{n}", title_en=f"Page {n}", is_published=True)
+    # Analytics rollups (of the vendor)
+    today = timezone.localdate()
+    DailySales.objects.create(day=today, vendor=vendor, computed_at=timezone.now())
+    DailyProductSales.objects.create(day=today, product=product, vendor=vendor)
+    FunnelSnapshot.objects.create(day=today, vendor=vendor, taken_at=timezone.now())
+    # Marketplace: onboarding, commission, the vendor's part of the order and its money
+    VendorApplication.objects.create(
+        applicant=user,
+        business_name=f"Vendor {n}",
+        slug=f"vendor-{n}",
+        contact_email=f"vendor{n}@example.com",
+        trade_licence_no=f"TL-{n}",
+        payout_method="bkash",
+        payout_account={"account_number": "01712345678"},
+        status="approved",
+        decided_by=friend,
+        decided_at=timezone.now(),
+        vendor=vendor,
+    )
+    rule = CommissionRule.objects.create(
+        scope="vendor_category", vendor=vendor, category=category, rate=Decimal(10)
+    )
+    vendor_order = VendorOrder.objects.create(
+        order=order,
+        vendor=vendor,
+        status=OrderStatus.PLACED,
+        subtotal=Decimal(10),
+        commission=Decimal(1),
+        payout_amount=Decimal(9),
+    )
+    VendorOrderLine.objects.create(
+        vendor_order=vendor_order,
+        order_item=order.items.get(),
+        rule=rule,
+        commission_rate=Decimal(10),
+        commission=Decimal(1),
+    )
+    vendor_payout = VendorPayout.objects.create(
+        vendor=vendor,
+        amount=Decimal(9),
+        method="bkash",
+        reference=f"VP{n}",
+        idempotency_key=f"vendor-payout-{n}",
+        recorded_by=user,
+    )
+    VendorLedgerEntry.objects.create(
+        vendor=vendor, kind=LedgerKind.SALE, amount=Decimal(9), vendor_order=vendor_order
+    )
+    VendorLedgerEntry.objects.create(
+        vendor=vendor, kind=LedgerKind.PAYOUT, amount=Decimal(-9), payout=vendor_payout
+    )
     return order
 
 
@@ -628,7 +786,11 @@ def test_every_admin_page_renders_without_per_row_queries(store_admin_client):
             url = reverse(f"admin:db_{model._meta.model_name}_changelist")
             with CaptureQueriesContext(connection) as queries:
                 response = store_admin_client.get(url)
-            assert response.status_code == 200, url
+            if model is StoreSettings:  # the list of one row opens that row
+                row_url = reverse("admin:db_storesettings_change", args=[STORE_SETTINGS_ID])
+                assert (response.status_code, response.url) == (302, row_url)
+            else:
+                assert response.status_code == 200, url
             counts[url] = len(queries)
         return counts
 

@@ -1,6 +1,7 @@
 """Admin for loyalty and referrals: the points ledger (read-only, append-only), accounts, tiers,
-category multipliers, referrals, affiliates (approve/reject actions), commissions (approve
-action) and payouts (recorded through the API, which makes their totals add up)."""
+category multipliers, referral codes and referrals, affiliates (approve/reject actions), their
+clicks and attributed orders (read-only), commissions (approve action) and payouts (recorded
+through the API, which makes their totals add up)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from db.admin.common import ReadOnlyMixin
 from db.models import (
     Affiliate,
+    AffiliateAttribution,
+    AffiliateClick,
     AffiliateCommission,
     AffiliatePayout,
     AffiliateStatus,
@@ -21,6 +24,7 @@ from db.models import (
     LoyaltyTier,
     PointsEntry,
     Referral,
+    ReferralCode,
 )
 
 
@@ -50,6 +54,15 @@ class CategoryPointsMultiplierAdmin(admin.ModelAdmin):
     list_display = ("category", "multiplier")
     list_select_related = ("category",)
     autocomplete_fields = ("category",)
+
+
+@admin.register(ReferralCode)
+class ReferralCodeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("code", "user", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("code", "user__email")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
 
 
 @admin.register(Referral)
@@ -84,6 +97,27 @@ class AffiliateAdmin(admin.ModelAdmin):
         queryset.filter(status=AffiliateStatus.PENDING).update(
             status=AffiliateStatus.REJECTED, updated_at=timezone.now()
         )
+
+
+@admin.register(AffiliateClick)
+class AffiliateClickAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("created_at", "affiliate", "landing_path")
+    list_filter = ("affiliate__status",)
+    list_select_related = ("affiliate__user",)
+    search_fields = ("affiliate__user__email", "landing_path")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(AffiliateAttribution)
+class AffiliateAttributionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("order", "affiliate", "first_seen_at", "created_at")
+    list_filter = ("affiliate__status",)
+    list_select_related = ("order", "affiliate__user")
+    search_fields = ("order__number", "affiliate__user__email")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
 
 
 @admin.register(AffiliateCommission)

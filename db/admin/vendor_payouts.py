@@ -1,6 +1,7 @@
 """Admin of the marketplace's money and onboarding: applications (approve or reject through
-the same services as the API), commission rules, vendors' parts of orders, the vendor ledger
-(read-only) and payouts (recorded through the API, which locks the balance; cancelled here).
+the same services as the API), commission rules, vendors' parts of orders and their lines with
+the commission frozen at placement (read-only), the vendor ledger (read-only) and payouts
+(recorded through the API, which locks the balance; cancelled here).
 """
 
 from __future__ import annotations
@@ -130,6 +131,29 @@ class VendorOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ("order", "vendor")
     search_fields = ("order__number", "vendor__name")
     inlines = (VendorOrderLineInline,)
+
+
+@admin.register(VendorOrderLine)
+class VendorOrderLineAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "order_item",
+        "vendor_order__order",
+        "vendor_order__vendor",
+        "commission_rate",
+        "commission",
+        "rule",
+        "created_at",
+    )
+    list_filter = ("rule__scope",)
+    list_select_related = ("order_item", "vendor_order__order", "vendor_order__vendor", "rule")
+    search_fields = (
+        "vendor_order__order__number",
+        "vendor_order__vendor__name",
+        "order_item__sku",
+        "order_item__product_name",
+    )
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
 
 
 @admin.register(VendorLedgerEntry)
