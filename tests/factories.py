@@ -8,7 +8,15 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from db.models import Category, Product, ProductImage, ProductVariation, StockReservation
+from db.models import (
+    Category,
+    Order,
+    OrderItem,
+    Product,
+    ProductImage,
+    ProductVariation,
+    StockReservation,
+)
 
 _sequence = itertools.count(1)
 
@@ -59,4 +67,18 @@ def reservation(*, product: Product, quantity: int, minutes: int = 15, **fields)
         token=f"cart-{next(_sequence)}",
         expires_at=timezone.now() + timedelta(minutes=minutes),
         **fields,
+    )
+
+
+def order_item(*, order: Order, product: Product, quantity: int = 1) -> OrderItem:
+    """An unsaved line of `quantity` of `product` at its price, for bulk_create."""
+    return OrderItem(
+        order=order,
+        product=product,
+        vendor_id=product.vendor_id,
+        product_name=product.name_en,
+        sku=product.sku,
+        quantity=quantity,
+        unit_price=product.price,
+        total_price=product.price * quantity,
     )

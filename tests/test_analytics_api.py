@@ -435,20 +435,7 @@ def year_seed(shop, first: date) -> None:
     ]
     Order.objects.bulk_create(orders)
     OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                order=order,
-                product=product,
-                vendor_id=product.vendor_id,
-                product_name=product.name_en,
-                sku=product.sku,
-                quantity=1,
-                unit_price=product.price,
-                total_price=product.price,
-            )
-            for order in orders
-            for product in p
-        ]
+        [factories.order_item(order=order, product=product) for order in orders for product in p]
     )
     rollups_backfill(first, first + timedelta(days=366))
 

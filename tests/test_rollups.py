@@ -91,16 +91,7 @@ def sale(
     )
     OrderItem.objects.bulk_create(
         [
-            OrderItem(
-                order=order,
-                product=product,
-                vendor_id=product.vendor_id,
-                product_name=product.name_en,
-                sku=product.sku,
-                quantity=quantity,
-                unit_price=product.price,
-                total_price=product.price * quantity,
-            )
+            factories.order_item(order=order, product=product, quantity=quantity)
             for product, quantity in lines
         ]
     )
