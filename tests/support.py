@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,11 @@ from wsgiref.util import setup_testing_defaults
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
+from django.test import Client
 
 from lib.conf import REPO_ROOT
+
+ADMIN_SITE_URLS = "zest_test_admin_site_urls"
 
 
 @dataclass
@@ -134,6 +138,30 @@ def settings_form(**changes: Any) -> dict[str, Any]:
         else:
             data[name] = value if hasattr(value, "read") else str(value)
     return data
+
+
+def admin_site_client(settings) -> Client:
+    """A test client signed in as an admin (owner@zest.test), with `settings` (pytest-django's
+    fixture) routing to the admin site through the admin's middleware."""
+    from django.conf import settings as configured
+    from django.contrib import admin
+    from django.urls import path
+
+    from db.models import User, UserRole
+
+    urls = sys.modules.get(ADMIN_SITE_URLS)
+    if urls is None:
+        urls = types.ModuleType(ADMIN_SITE_URLS)
+        urls.urlpatterns = [path("admin/", admin.site.urls)]
+        sys.modules[ADMIN_SITE_URLS] = urls
+    settings.ROOT_URLCONF = ADMIN_SITE_URLS
+    settings.MIDDLEWARE = configured.ADMIN_MIDDLEWARE
+    user = User.objects.create_user(
+        email="owner@zest.test", password=None, role=UserRole.ADMIN, is_staff=True
+    )
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @contextmanager

@@ -5,40 +5,23 @@ from the database when the cache is off."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 import urllib.request
 
 import pytest
-from django.conf import settings as django_settings
-from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
-from django.urls import path
 
 import api.store
-from db.models import HomeBanner, StoreSettings, User, UserRole
+from db.models import HomeBanner, StoreSettings
 from devtools.demo_images import product_png
 from lib import conf
-from tests.support import call, settings_form
+from tests.support import admin_site_client, call, settings_form
 
 pytestmark = pytest.mark.django_db
-
-admin_urls = types.ModuleType("zest_test_site_admin_pages_urls")
-admin_urls.urlpatterns = [path("admin/", admin.site.urls)]
-sys.modules[admin_urls.__name__] = admin_urls
 
 
 @pytest.fixture
 def admin_client(settings, kv):
-    settings.ROOT_URLCONF = admin_urls.__name__
-    settings.MIDDLEWARE = django_settings.ADMIN_MIDDLEWARE
-    user = User.objects.create_user(
-        email="owner@zest.test", password=None, role=UserRole.ADMIN, is_staff=True
-    )
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_site_client(settings)
 
 
 @pytest.fixture

@@ -4,18 +4,12 @@ the maintenance switch in the request pipeline."""
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
-from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.test import Client
-from django.urls import path
 
 import api.catalog
 import api.health
@@ -26,13 +20,9 @@ from lib.site import cache
 from lib.site.selectors import site_pages_published, store_settings_get
 from lib.site.services import site_changed
 from tests import factories
-from tests.support import call, settings_form
+from tests.support import admin_site_client, call, settings_form
 
 pytestmark = pytest.mark.django_db
-
-admin_urls = types.ModuleType("zest_test_site_admin_urls")
-admin_urls.urlpatterns = [path("admin/", admin.site.urls)]
-sys.modules[admin_urls.__name__] = admin_urls
 
 
 @pytest.fixture
@@ -59,14 +49,7 @@ def committed(django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def admin_client(settings):
-    settings.ROOT_URLCONF = admin_urls.__name__
-    settings.MIDDLEWARE = django_settings.ADMIN_MIDDLEWARE
-    user = User.objects.create_user(
-        email="owner@zest.test", password=None, role=UserRole.ADMIN, is_staff=True
-    )
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_site_client(settings)
 
 
 @pytest.fixture
