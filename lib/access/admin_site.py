@@ -101,6 +101,19 @@ class ZestAdminSite(admin.AdminSite):
     site_header = _("Zest Store administration")
     site_title = _("Zest Store admin")
     login_form = AdminLoginForm
+    discovered = False
+
+    @property
+    def _registry(self) -> dict:
+        """The registered model admins, the apps' `admin` modules imported on first read."""
+        if not self.discovered:
+            self.discovered = True  # before importing: the modules register into this site
+            admin.autodiscover()
+        return self.__dict__["_models"]
+
+    @_registry.setter
+    def _registry(self, value: dict) -> None:
+        self.__dict__["_models"] = value
 
     def has_permission(self, request: HttpRequest) -> bool:
         return admin_allowed(request.user)
