@@ -29,6 +29,7 @@ from lib.loyalty.earn import loyalty_order_status, order_points_partial_reverse
 from lib.loyalty.expiry import loyalty_sweep
 from lib.loyalty.ledger import points_entry_add
 from lib.loyalty.tiers import loyalty_tiers_seed
+from lib.money import BANGLA_DIGITS
 from lib.orders.state import order_transition
 from tests.payment_shop import order_place, shop_product, signed_in
 from tests.support import call
@@ -490,7 +491,9 @@ def test_earned_points_are_announced_in_the_customer_feed_once(tiers, customer):
 
     news = Notification.objects.filter(user=user, kind="rewards.earned")
     assert news.count() == 1
-    assert "25" in news.get().title_en
+    assert news.get().title_en == "You earned 25 points"
+    assert news.get().title_bn == "আপনি ২৫ পয়েন্ট পেয়েছেন"  # Bangla digits in Bangla
+    assert order.number.translate(BANGLA_DIGITS) in news.get().body_bn
 
 
 def test_only_what_is_left_of_credits_expiring_within_30_days_is_announced(customer):

@@ -33,6 +33,7 @@ from db.models import (
 from lib import conf
 from lib.loyalty.ledger import points_entry_add, rewards_notify
 from lib.loyalty.tiers import tier_standing
+from lib.money import BANGLA_DIGITS
 
 ONE = Decimal("1")
 TAKE_BACK = frozenset({OrderStatus.RETURNED, OrderStatus.REFUNDED})
@@ -80,14 +81,16 @@ def order_points_earn(order: Order) -> PointsEntry | None:
         expires_at=expires,
     )
     if entry is not None:
+        points_bn = str(points).translate(BANGLA_DIGITS)
+        number_bn = order.number.translate(BANGLA_DIGITS)
         rewards_notify(
             user_id=order.user_id,
             event="earned",
             dedupe_key=f"rewards-earned:{order.pk}",
-            title=(f"You earned {points} points", f"আপনি {points} পয়েন্ট পেয়েছেন"),
+            title=(f"You earned {points} points", f"আপনি {points_bn} পয়েন্ট পেয়েছেন"),
             body=(
                 f"Order {order.number} was delivered: {points} points added.",
-                f"অর্ডার {order.number} পৌঁছেছে: {points} পয়েন্ট যোগ হয়েছে।",
+                f"অর্ডার {number_bn} পৌঁছেছে: {points_bn} পয়েন্ট যোগ হয়েছে।",
             ),
         )
     return entry

@@ -15,6 +15,7 @@ from db.models import Order, PointsKind, Referral, ReferralSource, ReferralStatu
 from lib import conf
 from lib.errors import ApiError, Conflict
 from lib.loyalty.ledger import points_entry_add, rewards_notify
+from lib.money import BANGLA_DIGITS
 from lib.referrals.codes import referral_code_find
 
 SAME_ACCOUNT = "same_account"
@@ -144,7 +145,10 @@ def referral_credit(order: Order) -> Referral | None:
                 user_id=user_id,
                 event="referral",
                 dedupe_key=f"rewards-referral:{referral.pk}:{role}",
-                title=(f"{points} referral points", f"{points} রেফারেল পয়েন্ট"),
+                title=(
+                    f"{points} referral points",
+                    f"{str(points).translate(BANGLA_DIGITS)} রেফারেল পয়েন্ট",
+                ),
                 body=(
                     "Thank you for bringing a friend to the store.",
                     "বন্ধুকে স্টোরে আনার জন্য ধন্যবাদ।",
